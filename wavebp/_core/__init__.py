@@ -1,0 +1,29 @@
+"""Validation, units and dtype helpers. Imports nothing else from wavebp."""
+
+from wavebp._core._tensors import as_tensor, complex_dtype, real_dtype, to_numpy
+from wavebp._core._units import (
+    EPSILON_0,
+    MU_0,
+    SPEED_OF_LIGHT,
+    db_to_amplitude,
+    db_to_power,
+    power_to_db,
+)
+from wavebp._core._validation import check_choice, check_finite, check_int, check_real
+
+__all__ = [
+    "EPSILON_0",
+    "MU_0",
+    "SPEED_OF_LIGHT",
+    "as_tensor",
+    "check_choice",
+    "check_finite",
+    "check_int",
+    "check_real",
+    "complex_dtype",
+    "db_to_amplitude",
+    "db_to_power",
+    "power_to_db",
+    "real_dtype",
+    "to_numpy",
+]

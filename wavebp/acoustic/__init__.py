@@ -1,0 +1,1 @@
+"""Acoustic networks: wave-RNN on the FDTD engine, layered acoustic stacks."""

@@ -1,0 +1,1 @@
+"""Reciprocity and time-reversal checks; the seed paper's predictions as experiments."""

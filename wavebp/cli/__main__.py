@@ -1,0 +1,3 @@
+from wavebp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Optical networks: Clements/Reck meshes, decompositions, ONN models, in-situ backprop."""

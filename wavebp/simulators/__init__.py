@@ -1,0 +1,1 @@
+"""Numerical engines with no knowledge of networks (mesh, tmm, fdtd, dynamics, meep)."""
