@@ -1,5 +1,6 @@
 """Validation, units and dtype helpers. Imports nothing else from wavebp."""
 
+from wavebp._core._progress import Progress, progress
 from wavebp._core._tensors import as_tensor, complex_dtype, real_dtype, to_numpy
 from wavebp._core._units import (
     EPSILON_0,
@@ -15,6 +16,7 @@ __all__ = [
     "EPSILON_0",
     "MU_0",
     "SPEED_OF_LIGHT",
+    "Progress",
     "as_tensor",
     "check_choice",
     "check_finite",
@@ -24,6 +26,7 @@ __all__ = [
     "db_to_amplitude",
     "db_to_power",
     "power_to_db",
+    "progress",
     "real_dtype",
     "to_numpy",
 ]
