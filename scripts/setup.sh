@@ -27,5 +27,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade "pip>=23" 2>/dev/null || true
 echo "setup: installing wavebp[test] (constraints.txt: torch CPU build, numpy<2)"
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[test,sweeps]'
+.venv/bin/python -m pip install -q -c constraints.txt --config-settings editable_mode=compat -e '.[test,sweeps]'
 .venv/bin/python -c 'import torch, numpy; print(f"setup: torch {torch.__version__}, numpy {numpy.__version__}")'
