@@ -20,7 +20,8 @@ def test_help_lists_train_and_demo(capsys):
     assert "train" in out and "demo" in out
     parser = build_parser()
     args = parser.parse_args(["train", "--out", "x"])
-    assert args.model == "onn" and args.gradient == "insitu"
+    # --gradient defaults per model (onn: insitu, wave-rnn: adjoint), resolved in run()
+    assert args.model == "onn" and args.gradient is None
 
 
 def test_train_writes_a_run_folder_and_refuses_to_clobber(tmp_path, capsys):

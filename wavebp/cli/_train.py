@@ -50,9 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gradient",
-        default="insitu",
-        help=f"{' | '.join(_GRADIENTS)}: measured in-situ gradients, digital backprop, or "
-        "both side by side (default insitu)",
+        default=None,
+        help=f"onn: {' | '.join(_GRADIENTS)}: measured in-situ gradients, digital backprop, "
+        "or both side by side (default insitu); wave-rnn: adjoint | autograd | insitu "
+        "(default adjoint)",
     )
     parser.add_argument(
         "--hardware",
@@ -120,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(
             f"--dataset must be one of {' | '.join(_DATASETS)} for --model onn, got {dataset!r}"
         )
+    if args.gradient is None:
+        args.gradient = "insitu"
     if args.gradient not in _GRADIENTS:
         return _fail(f"--gradient must be one of {' | '.join(_GRADIENTS)}, got {args.gradient!r}")
     if args.hardware not in _HARDWARE:
