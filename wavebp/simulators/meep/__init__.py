@@ -1,0 +1,26 @@
+"""Adapter to MIT Meep: the same 1-D/2-D problems as ``wavebp.simulators.fdtd``, in Meep.
+
+Meep is optional and imported only inside these functions (importing Debian's meep flips the
+process to flush-denormals-to-zero, DESIGN.md): run Meep work in its own process (the tests
+are marked ``meep`` and run in their own pytest invocation). Install: Debian/Ubuntu
+``apt-get install python3-meep`` (then a venv made with ``--system-site-packages``), or
+conda-forge ``pymeep``. The PyPI package called ``meep`` is unrelated - never install it.
+
+Public API:
+    ``meep_simulate(*, grid, sources, signal, probes, permittivity=None, pml_cells=None)``:
+        a 2-D TM (Ez) run of the same grid, point sources driven by ``signal(t)`` (t in s),
+        probe traces ``(n_probes, n_steps)`` sampled after every Meep step (needs
+        ``grid.courant == 0.5``, Meep's default Courant number).
+    ``meep_slab_transmission(*, n_slab, thickness, resolution, freqs, ...)``: flux-normalised
+        power transmission of a 1-D slab (normalised units, length unit ``a``).
+    ``meep_reciprocity_traces(*, grid, port_a, port_b, signal, n_steps, permittivity=None)``:
+        time-domain S21 and S12 (``Ez`` at b driven at a, and the reverse).
+"""
+
+from wavebp.simulators.meep._adapter import (
+    meep_reciprocity_traces,
+    meep_simulate,
+    meep_slab_transmission,
+)
+
+__all__ = ["meep_reciprocity_traces", "meep_simulate", "meep_slab_transmission"]
