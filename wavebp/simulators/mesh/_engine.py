@@ -27,6 +27,15 @@ Algorithm (what makes it fast in eager torch, where each operation costs microse
 Memory: the adjoint backward keeps the band fields of every column, ``~K N (2m + 3)``
 complex numbers (about 36 MB at N = 256, complex64), plus ``~2B`` dense ``N x N`` blocks.
 
+Eager-mode cost at N = 64 is per-operation overhead and page faults, not flops: the
+adjoint path writes in place into preallocated buffers (no zero-fills, ``cat`` or
+``stack`` of band stacks), reduces the gradient column by column with the partner
+gather it needs anyway, and recycles its work buffers through a per-plan pool
+(:class:`_BufferPool`; a fresh tensor of a few hundred kB costs ~2 us a 4 kB page on
+first touch, because glibc hands freed memory back to the system between calls). The
+price: a plan keeps about one working set after use, and buffers saved for backward are
+released when the autograd graph is freed, not right after ``backward()``.
+
 The definition the engine must match is :func:`wavebp.simulators.mesh.mesh_matrix_reference`.
 """
 
@@ -34,10 +43,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from wavebp._core import check_choice, check_int
 from wavebp.simulators.mesh._layout import MeshLayout
@@ -55,19 +66,62 @@ GRADIENTS = ("adjoint", "autograd")
 
 
 def default_block_columns(n_ports: int, n_columns: int) -> int:
-    """Columns per block used when ``block_columns`` is not given (tuned on 2 CPU threads).
+    """Columns per block used when ``block_columns`` is not given (tuned on a 2-core CPU).
 
-    Per step the band work is ``~2 K N`` elements whatever the block size; the block
-    products cost ``~3 B N^3`` flops (forward and backward). Small meshes are dominated by
-    per-operation overhead, large ones by the block matmuls (fewer blocks are better).
+    Per step the band work is ``~2 K N`` elements whatever the block size (``m`` steps of
+    ~10 operations, forward and backward); the block products cost ``~3 B N^3`` flops.
+    Small meshes are dominated by per-operation overhead, large ones by the block
+    matmuls (fewer blocks are better). At N = 64, ``m = 8`` (8 blocks, 21 matmuls of
+    64 x 64) beat ``m = 4`` and ``m = 16`` (measured, 1 thread).
     """
     if n_ports <= 96:
-        target = 4
+        target = 8
     elif n_ports <= 192:
         target = 16
     else:
         target = 32
     return max(1, min(target, n_columns))
+
+
+class _BufferPool:
+    """Recycled work buffers of one plan, per shape, dtype and device.
+
+    A fresh tensor of a few hundred kB costs page faults on first touch (glibc returns
+    freed memory to the system between calls), which dominated the engine at N = 64.
+    Buffers come back only when nothing can read them any more: scratch at the end of the
+    call, tensors saved for backward when their autograd node is freed. ``list.pop`` and
+    ``list.append`` are atomic, so concurrent threads at worst allocate a fresh buffer.
+    """
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[tuple[int, ...], torch.dtype, torch.device], list[torch.Tensor]] = {}
+
+    def take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """An uninitialised contiguous buffer of ``shape`` with ``like``'s dtype and device."""
+        free = self._free.get((shape, like.dtype, like.device))
+        if free:
+            try:
+                return free.pop()
+            except IndexError:  # emptied by another thread
+                pass
+        return like.new_empty(shape)
+
+    def give(self, *buffers: torch.Tensor) -> None:
+        """Return buffers obtained from :meth:`take` (the caller no longer uses them)."""
+        for buf in buffers:
+            nbytes = buf.numel() * buf.element_size()
+            if nbytes > _POOL_MAX_BYTES:
+                continue
+            free = self._free.setdefault((tuple(buf.shape), buf.dtype, buf.device), [])
+            if len(free) < (4 if nbytes <= _POOL_SMALL_BYTES else 1):
+                free.append(buf)
+
+
+# Buffers above this size are never kept; above the small size, one per shape is kept (one
+# working set: ~40 MB at N = 256, complex64), below it four (meshes used several times
+# per step, e.g. layers of one size in a network).
+_POOL_MAX_BYTES = 1 << 27
+_POOL_SMALL_BYTES = 1 << 22
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +140,7 @@ class _Plan:
     gather: torch.Tensor  # (m, B * N * W) band gather of the partner rows, per step
     gather_all: torch.Tensor  # (m * B * N * W,) the same for all steps of an (m, B, N, W) stack
     partner_flat: torch.Tensor  # (Kp * N,) partner gather into a flattened (Kp, N)
+    pool: _BufferPool = field(default_factory=_BufferPool, repr=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,29 +247,47 @@ def _band_identity(plan: _Plan, like: torch.Tensor) -> torch.Tensor:
     return f
 
 
-def _blocks_forward(
-    a: torch.Tensor, b: torch.Tensor, plan: _Plan, keep: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Push the identity through every block: returns the band ``(B, N, W)`` block matrices
-    and (if ``keep``, no autograd) the band state entering each step, ``(m, B, N, W)``."""
-    nb, n, w, m = plan.n_blocks, plan.n_ports, plan.width, plan.block
+def _blocks_forward(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """Push the identity through every block (autograd-friendly, out-of-place): returns the
+    band ``(B, N, W)`` block matrices."""
+    nb, n, m = plan.n_blocks, plan.n_ports, plan.block
     a_s = a.view(nb, m, n, 1).unbind(1)
     b_s = b.view(nb, m, n, 1).unbind(1)
     idx = plan.gather.unbind(0)
-    if keep:
-        states = a.new_zeros(m + 1, nb, n, w)
-        f = states[0]
-        f[..., m + 1] = 1.0
-        out = states.unbind(0)
-        for s in range(m):
-            t = f.view(-1).index_select(0, idx[s]).view(nb, n, w)
-            f = torch.add(a_s[s] * f, b_s[s] * t, out=out[s + 1])
-        return f, states[:m]
     f = _band_identity(plan, a)
     for s in range(m):
-        t = f.view(-1).index_select(0, idx[s]).view(nb, n, w)
+        t = f.view(-1).index_select(0, idx[s]).view(nb, n, plan.width)
         f = a_s[s] * f + b_s[s] * t
-    return f, None
+    return f
+
+
+def _blocks_forward_saved(
+    a: torch.Tensor, b: torch.Tensor, plan: _Plan
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Push the identity through every block without autograd, writing in place.
+
+    Returns the zero-padded dense block matrices ``(B, N, N + W - 1)`` (the last step writes
+    its band straight into them; block ``j`` is ``pad[j, :, m + 1 : m + 1 + N]``) and the
+    band state entering each step, ``(m, B, N, W)``, both buffers of ``plan.pool``.
+    """
+    nb, n, w, m = plan.n_blocks, plan.n_ports, plan.width, plan.block
+    # all per-step views made up front (a view costs ~2 us of dispatch in eager mode)
+    a_s = a.view(nb, m, n, 1).unbind(1)
+    b_s = b.view(nb, m, n, 1).unbind(1)
+    idx = plan.gather.unbind(0)
+    states = plan.pool.take((m, nb, n, w), a)
+    states[0].zero_()
+    states[0, :, :, m + 1] = 1.0
+    pad = plan.pool.take((nb, n, n + w - 1), a).zero_()
+    band_out = pad.as_strided((nb, n, w), (n * (n + w - 1), n + w, 1))
+    dsts = (*states.unbind(0)[1:], band_out)
+    flat = states.view(m, -1).unbind(0)
+    for s in range(m):
+        t = flat[s].index_select(0, idx[s]).view(nb, n, w)
+        dst = dsts[s]
+        torch.mul(a_s[s], states[s] if s == 0 else dsts[s - 1], out=dst)
+        dst.add_(b_s[s] * t)  # faster than addcmul_ for complex
+    return pad, states
 
 
 def _band_to_dense(band: torch.Tensor, plan: _Plan) -> torch.Tensor:
@@ -227,16 +300,9 @@ def _band_to_dense(band: torch.Tensor, plan: _Plan) -> torch.Tensor:
     return pad[:, :, plan.block + 1 : plan.block + 1 + n]
 
 
-def _dense_to_band(dense: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    nb, n, _ = dense.shape
-    w = plan.width
-    pad = dense.new_zeros(nb, n, n + w - 1)
-    pad[:, :, plan.block + 1 : plan.block + 1 + n] = dense
-    return pad.as_strided((nb, n, w), (n * (n + w - 1), n + w, 1))
-
-
-# Above this many band elements (m * B * N * W) the backward reduces column by column.
-_FUSE_ABOVE = 1 << 19
+# Up to this many band elements (m * B * N * W) the backward works on all columns at once
+# (fewest operations); above, column by column (small temporaries, no page faults).
+_FUSE_ABOVE = 1 << 13
 
 
 def _tree_product(p: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -254,76 +320,133 @@ def _tree_product(p: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     return x[0], levels
 
 
-def _tree_backward(levels: list[torch.Tensor], g: torch.Tensor) -> torch.Tensor:
+def _tree_backward(
+    levels: list[torch.Tensor], g: torch.Tensor, out: torch.Tensor, pool: _BufferPool
+) -> None:
     """Conjugated gradients reaching each leaf of :func:`_tree_product`, given the
-    conjugated gradient ``g`` of the product. For ``C = A @ B``: ``conj(dL/dA*) =
-    conj(G) B^T`` and ``conj(dL/dB*) = A^T conj(G)`` — transposes, no conjugated copies."""
+    conjugated gradient ``g`` of the product, written into ``out`` ``(B, N, N)``. For
+    ``C = A @ B``: ``conj(dL/dA*) = conj(G) B^T`` and ``conj(dL/dB*) = A^T conj(G)`` —
+    transposes, no conjugated copies."""
+    if not levels:
+        out[0].copy_(g)
+        return
+    n = g.shape[-1]
     gx = g[None]
-    for x in reversed(levels):
+    scratch = []
+    for li in range(len(levels) - 1, -1, -1):
+        x = levels[li]
         c = x.shape[0]
         even = c - c % 2
-        left, right = x[1:even:2], x[0:even:2]
+        dst = out if li == 0 else pool.take((c, n, n), g)
+        pair = dst[:even].view(even // 2, 2, n, n)
         gp = gx[: even // 2]
-        pair = torch.stack([left.mT @ gp, gp @ right.mT], 1).view(even, *g.shape)
-        gx = torch.cat([pair, gx[even // 2 :]], 0) if c % 2 else pair
-    return gx
+        torch.matmul(x[1:even:2].mT, gp, out=pair[:, 0])
+        torch.matmul(gp, x[0:even:2].mT, out=pair[:, 1])
+        if c % 2:
+            dst[even:].copy_(gx[even // 2 :])
+        gx = dst
+        if li > 0:
+            scratch.append(dst)
+    pool.give(*scratch)
 
 
 def _product_autograd(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    band, _ = _blocks_forward(a, b, plan, keep=False)
-    return _tree_product(_band_to_dense(band, plan))[0]
+    return _tree_product(_band_to_dense(_blocks_forward(a, b, plan), plan))[0]
 
 
 def _product_saved(
-    a: torch.Tensor, b: torch.Tensor, plan: _Plan
+    a: torch.Tensor, b: torch.Tensor, plan: _Plan, ctx: object
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Forward of the adjoint path: the product and what its backward needs."""
-    band, states = _blocks_forward(a, b, plan, keep=True)
-    u0, levels = _tree_product(_band_to_dense(band, plan))
+    """Forward of the adjoint path: the product and what its backward needs. The pooled
+    buffers go back to ``plan.pool`` when ``ctx`` (the autograd node) is freed."""
+    pad, states = _blocks_forward_saved(a, b, plan)
+    m, n = plan.block, plan.n_ports
+    u0, levels = _tree_product(pad[:, :, m + 1 : m + 1 + n])
+    weakref.finalize(ctx, plan.pool.give, pad, states)
+    if plan.n_blocks == 1:
+        u0 = u0.clone()  # not a view of a pooled buffer
     return u0, (a, b, states, *levels)
 
 
-def _column_grads(
-    saved: tuple[torch.Tensor, ...], grad: torch.Tensor, plan: _Plan
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dL/da*, dL/db*)`` (torch's convention), each ``(Kp, N)``, from ``G = dL/dU0*``."""
+def _product_nograd(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """The product without autograd (pooled buffers, in-place steps)."""
+    pad, states = _blocks_forward_saved(a, b, plan)
+    m, n = plan.block, plan.n_ports
+    u0 = _tree_product(pad[:, :, m + 1 : m + 1 + n])[0]
+    if plan.n_blocks == 1:
+        u0 = u0.clone()
+    plan.pool.give(pad, states)
+    return u0
+
+
+def _column_grads_conj(
+    saved: tuple[torch.Tensor, ...], grad_conj: torch.Tensor, plan: _Plan
+) -> torch.Tensor:
+    """``conj(dL/da*), conj(dL/db*)`` stacked as ``(2, Kp, N)``, from the conjugated
+    gradient ``conj(G)``, ``G = dL/dU0*`` (torch's convention)."""
     a, b, fwd, *levels = saved
     nb, n, w, m = plan.n_blocks, plan.n_ports, plan.width, plan.block
     # conj of the gradient reaching each block, in band storage. Working with the
     # conjugated adjoint field z = conj(adj) avoids conjugated copies: it propagates
     # with C^T, z'[q] = a[q] z[q] + b[partner(q)] z[partner(q)], and
     # dL/da* = sum adj conj(fwd) = conj(sum z fwd).
-    h = _tree_backward(levels, grad.conj().resolve_conj())
-    z = _dense_to_band(h, plan).contiguous()
-    a_s = a.view(nb, m, n, 1).unbind(1)
-    b_s = b.reshape(-1).index_select(0, plan.partner_flat).view(nb, m, n, 1).unbind(1)
-    idx = plan.gather.unbind(0)
+    # The leaf gradients go into a flat buffer with a margin of m + 1 elements before and
+    # after, so that the band is a strided view (entry (j, q, d) is H_j[q, q + d - m - 1]).
+    # Band entries outside the matrix read neighbouring (finite) values: harmless, because
+    # the propagation keeps every column separate and the forward band is zero there.
+    margin = m + 1
+    pool = plan.pool
+    hbuf = pool.take((nb * n * n + 2 * margin,), grad_conj)
+    hbuf[:margin].zero_()
+    hbuf[-margin:].zero_()
+    _tree_backward(levels, grad_conj, hbuf[margin : margin + nb * n * n].view(nb, n, n), pool)
+    z_view = hbuf.as_strided((nb, n, w), (n * n, n + 1, 1))
+    a_s = a.view(nb, m, n, 1)
+    b_s = b.reshape(-1).index_select(0, plan.partner_flat).view(nb, m, n, 1)
+    idx = plan.gather
+    out = pool.take((2, nb, m, n), a)  # (a, b) x (Kp, N), Kp = nb * m in column order
     if plan.gather_all.numel() > 0 and nb * n * w * m <= _FUSE_ABOVE:
-        # small meshes: few large operations
-        adj = [z] * m
+        # tiny meshes: fewest operations
+        adj_t = pool.take((m, nb, n, w), a)  # conj adjoint at each column output
+        adj_t[m - 1] = z_view
+        z = adj_t[m - 1]
         for s in range(m - 1, 0, -1):
             t = z.view(-1).index_select(0, idx[s]).view(nb, n, w)
-            z = a_s[s] * z + b_s[s] * t
-            adj[s - 1] = z
-        adj_t = torch.stack(adj, 0)  # (m, B, N, W) conj adjoint at each column output
+            z = torch.mul(a_s[:, s], z, out=adj_t[s - 1])
+            z.addcmul_(b_s[:, s], t)
         fwd_partner = fwd.view(-1).index_select(0, plan.gather_all).view(m, nb, n, w)
-        g_a = (adj_t * fwd).sum(-1)
-        g_b = (adj_t * fwd_partner).sum(-1)
-    else:
-        # large meshes: reduce step by step (no (m, B, N, W) temporaries)
-        g_a = a.new_empty(m, nb, n)
-        g_b = a.new_empty(m, nb, n)
-        for s in range(m - 1, -1, -1):
-            f_s = fwd[s]
-            t_fwd = f_s.view(-1).index_select(0, idx[s]).view(nb, n, w)
-            torch.sum(z * f_s, -1, out=g_a[s])
-            torch.sum(z * t_fwd, -1, out=g_b[s])
-            if s > 0:
-                t = z.view(-1).index_select(0, idx[s]).view(nb, n, w)
-                z = a_s[s] * z + b_s[s] * t
-    grad_a = g_a.transpose(0, 1).reshape(-1, n).conj()
-    grad_b = g_b.transpose(0, 1).reshape(-1, n).conj()
-    return grad_a, grad_b
+        torch.sum(adj_t * fwd, -1, out=out[0].permute(1, 0, 2))
+        torch.sum(adj_t * fwd_partner, -1, out=out[1].permute(1, 0, 2))
+        pool.give(hbuf, adj_t)
+        return out
+    # Column by column, small temporaries only. With t = the partner gather of z (needed
+    # to propagate z anyway), sum_d t[q, d] fwd[q, d] is the b-gradient of port
+    # partner(q): both sums come from one product with the stacked (z, t).
+    zt = pool.take((2, nb, n, w), a)
+    z, t = zt.unbind(0)
+    z_flat, t_flat = zt.view(2, -1).unbind(0)
+    z.copy_(z_view)
+    a_u, b_u, idx_u = a_s.unbind(1), b_s.unbind(1), idx.unbind(0)
+    fwd_u, out_u = fwd.unbind(0), out.unbind(2)
+    for s in range(m - 1, -1, -1):
+        torch.index_select(z_flat, 0, idx_u[s], out=t_flat)
+        torch.sum(zt * fwd_u[s], -1, out=out_u[s])
+        if s > 0:  # propagate in place: z <- a z + b[partner] t
+            z.mul_(a_u[s]).add_(b_u[s] * t)
+    out[1] = out[1].view(-1).index_select(0, plan.partner_flat).view(nb, m, n)
+    pool.give(hbuf, zt)
+    return out
+
+
+def _column_grads(
+    saved: tuple[torch.Tensor, ...], grad: torch.Tensor, plan: _Plan
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(dL/da*, dL/db*)`` (torch's convention), each ``(Kp, N)``, from ``G = dL/dU0*``."""
+    raw = _column_grads_conj(saved, grad.conj().resolve_conj(), plan)
+    g = raw.conj().resolve_conj()
+    plan.pool.give(raw)
+    n = plan.n_ports
+    return g[0].view(-1, n), g[1].view(-1, n)
 
 
 class _ColumnProduct(torch.autograd.Function):
@@ -331,12 +454,13 @@ class _ColumnProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tensor:  # type: ignore[override]
-        u0, saved = _product_saved(a, b, plan)
+        u0, saved = _product_saved(a, b, plan, ctx)
         ctx.plan = plan
         ctx.save_for_backward(*saved)
         return u0.clone()
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         grad_a, grad_b = _column_grads(ctx.saved_tensors, grad, ctx.plan)
         return grad_a, grad_b, None
@@ -356,7 +480,7 @@ class _IdealMeshMatrix(torch.autograd.Function):
         t10 = e_phi * t01
         t11 = (1.0 - e_theta) * 0.5
         a, b = column_coefficients((t00, t01, t10, t11), plan)
-        u0, saved = _product_saved(a, b, plan)
+        u0, saved = _product_saved(a, b, plan, ctx)
         screen = torch.polar(torch.ones_like(gamma), gamma)
         u = screen.unsqueeze(-1) * u0
         ctx.plan = plan
@@ -364,14 +488,18 @@ class _IdealMeshMatrix(torch.autograd.Function):
         return u
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):  # type: ignore[override]
         e_theta, e_phi, t00, t10, screen, u, *saved = ctx.saved_tensors
         plan: _Plan = ctx.plan
-        # U = D U0: dL/dgamma_q = Re(conj(G) i U) summed over the row; G0 = conj(D) G.
-        grad_gamma = -(grad.conj() * u).imag.sum(-1)
-        grad_a, grad_b = _column_grads(tuple(saved), screen.conj().unsqueeze(-1) * grad, plan)
-        g = torch.cat([grad_a.reshape(-1), grad_b.reshape(-1)]).index_select(0, plan.entry_pos)
-        g00, g01, g10, g11 = g.conj().view(4, -1).unbind(0)
+        # U = D U0: dL/dgamma_q = Re(conj(G) i U) summed over the row; conj(G0) = D conj(G).
+        grad_conj = grad.conj()
+        grad_gamma = -(grad_conj * u).imag.sum(-1)
+        raw = _column_grads_conj(tuple(saved), screen.unsqueeze(-1) * grad_conj, plan)
+        # conj(conj(dL/dT*)) = dL/dT* of each MZI entry
+        g = raw.view(-1).index_select(0, plan.entry_pos)
+        plan.pool.give(raw)
+        g00, g01, g10, g11 = g.view(4, -1).unbind(0)
         # dT/dtheta = e^{i theta}/2 * (i e^{i phi}, -1; -e^{i phi}, -i); dT00,10/dphi = i T00,10
         half = e_theta * 0.5
         s_theta = half * (e_phi * (1j * g00 - g10) - g01 - 1j * g11)
@@ -395,7 +523,9 @@ def column_product(
         Complex ``(N, N)`` product.
     """
     needs_grad = torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)
-    if gradient == "adjoint" and needs_grad:
+    if not needs_grad:
+        return _product_nograd(a, b, plan)
+    if gradient == "adjoint":
         return _ColumnProduct.apply(a, b, plan)
     return _product_autograd(a, b, plan)
 
