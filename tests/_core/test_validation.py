@@ -70,6 +70,15 @@ def test_as_tensor_follows_like():
     assert t.dtype is torch.float64
 
 
+def test_as_tensor_keeps_numpy_shapes():
+    import numpy as np
+
+    assert as_tensor(np.float64(2.0)).shape == ()
+    assert as_tensor(np.array(3.0)).shape == ()
+    strided = np.arange(12.0).reshape(3, 4).T
+    assert torch.equal(as_tensor(strided), torch.from_numpy(strided.copy()))
+
+
 def test_db_conversions_roundtrip():
     assert db_to_power(10.0) == pytest.approx(0.1)
     assert db_to_amplitude(20.0) == pytest.approx(0.1)

@@ -68,7 +68,9 @@ def as_tensor(
     if isinstance(value, torch.Tensor):
         return value.to(dtype=dtype or value.dtype, device=device or value.device)
     if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(value)).to(dtype=dtype, device=device)
+        # np.ascontiguousarray would turn a 0-d array into shape (1,): copy only if needed.
+        array = value if value.flags.c_contiguous else value.copy(order="C")
+        return torch.from_numpy(array).to(dtype=dtype, device=device)
     return torch.as_tensor(value, dtype=dtype, device=device)
 
 
