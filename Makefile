@@ -7,7 +7,7 @@ OUT ?= runs/demo
 export OMP_NUM_THREADS ?= 2
 export MPLBACKEND := Agg
 
-.PHONY: run test test-fast lint meep-test notebooks bench setup clean
+.PHONY: run test lint notebooks bench bench-setup paper setup clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,12 @@ notebooks: $(STAMP)
 		echo "notebook: $$nb"; \
 		WAVEBP_FAST=1 WAVEBP_FIG_DIR=notebooks/_out $(PY) "$$nb" || exit 1; \
 	done
+
+paper: $(STAMP)
+	$(VENV)/bin/wavebp paper --fast --out runs/paper-fast --overwrite
+
+bench-setup:
+	bash benchmarks/setup_anchors.sh
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -90,20 +90,72 @@ def time_median(
     }
 
 
+def time_budget(
+    fn: Callable[[], Any], *, repeats: int = 20, warmup: int = 3, max_seconds: float = 30.0
+) -> dict[str, float]:
+    """Like :func:`time_median`, but cheap for slow calls.
+
+    One call first measures the cost (it counts as a warm-up). A call slower than a third of
+    ``max_seconds`` is timed once more (first calls often include tracing, compilation or
+    allocation); if that second call is still that slow, its single time is reported
+    (``n = 1``). Otherwise :func:`time_median` runs with the warm-up calls not yet made.
+    The result also holds ``first_call_s`` and the 1-minute load average after timing.
+    """
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    first = once()
+    done = 1
+    if 3 * first > max_seconds:
+        second = once()
+        done = 2
+        if 3 * second > max_seconds:
+            t = second
+            out: dict[str, float] = {"median_s": t, "min_s": t, "q1_s": t, "q3_s": t, "n": 1}
+        else:
+            out = time_median(
+                fn, repeats=repeats, warmup=max(warmup - done, 0), max_seconds=max_seconds
+            )
+    else:
+        out = time_median(
+            fn, repeats=repeats, warmup=max(warmup - done, 0), max_seconds=max_seconds
+        )
+    out["first_call_s"] = first
+    try:
+        out["loadavg_1min"] = os.getloadavg()[0]
+    except OSError:
+        pass
+    return out
+
+
 def run_in_env(python: Path, script: Path, args: list[str], timeout: float = 1800) -> Any:
-    """Run ``script`` with another interpreter (an anchor's venv); parse its JSON stdout."""
+    """Run ``script`` with another interpreter (an anchor's venv); parse its JSON stdout.
+
+    On failure (non-zero exit, timeout, no JSON) returns ``{"error": ...}`` with the tail of
+    the standard error instead of raising, so one broken anchor does not stop a benchmark.
+    """
     env = dict(os.environ)
-    proc = subprocess.run(
-        [str(python), str(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            [str(python), str(script), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
     if proc.returncode != 0:
-        return {"error": proc.stderr[-2000:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"error": proc.stderr[-2000:], "returncode": proc.returncode}
+    lines = proc.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": "no JSON result on stdout", "stderr": proc.stderr[-2000:]}
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
