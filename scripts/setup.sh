@@ -7,10 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if python3 -c 'import meep' 2>/dev/null || /usr/bin/python3 -c 'import meep' 2>/dev/null; then
+# Debian's meep imports matplotlib at import time, which the bare system Python may lack: ask
+# dpkg (or a Python that has it) rather than importing it with the system interpreter.
+have_meep() { dpkg -s python3-meep >/dev/null 2>&1 || python3 -c 'import meep' >/dev/null 2>&1; }
+have_venv() { /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || [ -x .venv/bin/python ]; }
+if have_meep && have_venv; then
     echo "setup: MIT Meep found"
 elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    echo "setup: installing Debian's python3-meep (MIT Meep) with apt-get"
+    echo "setup: installing Debian's python3-meep (MIT Meep) and python3-venv with apt-get"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-meep python3-venv python3-pip >/dev/null
 else
