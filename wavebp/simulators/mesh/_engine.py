@@ -32,7 +32,8 @@ adjoint path writes in place into preallocated buffers (no zero-fills, ``cat`` o
 ``stack`` of band stacks), reduces the gradient column by column with the partner
 gather it needs anyway, and recycles its work buffers through a per-plan pool
 (:class:`_BufferPool`; a fresh tensor of a few hundred kB costs ~2 us a 4 kB page on
-first touch, because glibc hands freed memory back to the system between calls). The
+first touch, because glibc hands freed memory back to the system between calls); the
+per-step views of those recycled buffers are made once and cached too. The
 price: a plan keeps about one working set after use, and buffers saved for backward are
 released when the autograd graph is freed, not right after ``backward()``.
 
@@ -44,7 +45,9 @@ from __future__ import annotations
 import functools
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,6 +98,20 @@ class _BufferPool:
 
     def __init__(self) -> None:
         self._free: dict[tuple[tuple[int, ...], torch.dtype, torch.device], list[torch.Tensor]] = {}
+        self._views: dict[tuple[int, str], tuple[torch.Tensor, object]] = {}
+
+    def views(self, buf: torch.Tensor, key: str, make: Callable[[torch.Tensor], Any]) -> Any:
+        """``make(buf)`` (a tuple of views of a pooled buffer), cached per buffer: the same
+        buffers come back call after call, and each view costs ~1-2 us of dispatch."""
+        hit = self._views.get((id(buf), key))
+        if hit is not None and hit[0] is buf:
+            return hit[1]
+        made = make(buf)
+        if buf.numel() * buf.element_size() <= _VIEW_CACHE_MAX_BYTES:
+            if len(self._views) >= 64:
+                self._views.clear()
+            self._views[(id(buf), key)] = (buf, made)
+        return made
 
     def take(self, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
         """An uninitialised contiguous buffer of ``shape`` with ``like``'s dtype and device."""
@@ -122,6 +139,9 @@ class _BufferPool:
 # per step, e.g. layers of one size in a network).
 _POOL_MAX_BYTES = 1 << 27
 _POOL_SMALL_BYTES = 1 << 22
+# Views are cached only for buffers up to this size (the cache holds up to 64 buffers alive;
+# the per-view dispatch cost matters only for small meshes).
+_VIEW_CACHE_MAX_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +161,38 @@ class _Plan:
     gather_all: torch.Tensor  # (m * B * N * W,) the same for all steps of an (m, B, N, W) stack
     partner_flat: torch.Tensor  # (Kp * N,) partner gather into a flattened (Kp, N)
     pool: _BufferPool = field(default_factory=_BufferPool, repr=False)
+
+    def unit(self, like: torch.Tensor) -> torch.Tensor:
+        """``[1, 0]`` in ``like``'s dtype and device (cached: ``new_tensor`` costs ~5 us)."""
+        return self.constant("unit", like)
+
+    def constant(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """A read-only constant in ``like``'s dtype and device, made once: ``"unit"``
+        (``[1, 0]``), ``"ones_m"`` / ``"ones_n"`` (``M`` / ``N`` ones) or ``"identity"``
+        (the band identity, ``(B, N, W)``)."""
+        key = (name, like.dtype, like.device)
+        hit = self._units.get(key)
+        if hit is None:
+            if name == "unit":
+                hit = like.new_tensor([1.0, 0.0])
+            elif name == "ones_m":
+                hit = like.new_ones(self.n_mzis)
+            elif name == "ones_n":
+                hit = like.new_ones(self.n_ports)
+            else:
+                hit = like.new_zeros(self.n_blocks, self.n_ports, self.width)
+                hit[..., self.block + 1] = 1.0
+            self._units[key] = hit
+        return hit
+
+    @functools.cached_property
+    def _units(self) -> dict:
+        return {}
+
+    @functools.cached_property
+    def gather_steps(self) -> tuple[torch.Tensor, ...]:
+        """``gather.unbind(0)``, made once."""
+        return self.gather.unbind(0)
 
 
 @functools.lru_cache(maxsize=64)
@@ -262,32 +314,51 @@ def _blocks_forward(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tens
 
 
 def _blocks_forward_saved(
-    a: torch.Tensor, b: torch.Tensor, plan: _Plan
+    ab: torch.Tensor, plan: _Plan, pooled: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Push the identity through every block without autograd, writing in place.
 
     Returns the zero-padded dense block matrices ``(B, N, N + W - 1)`` (the last step writes
     its band straight into them; block ``j`` is ``pad[j, :, m + 1 : m + 1 + N]``) and the
     band state entering each step, ``(m, B, N, W)``, both buffers of ``plan.pool``.
+    ``ab``: the stacked coefficients ``(2, Kp, N)``; ``pooled``: whether it is a buffer of
+    ``plan.pool`` (then its views are cached).
     """
+    a = ab
     nb, n, w, m = plan.n_blocks, plan.n_ports, plan.width, plan.block
-    # all per-step views made up front (a view costs ~2 us of dispatch in eager mode)
-    a_s = a.view(nb, m, n, 1).unbind(1)
-    b_s = b.view(nb, m, n, 1).unbind(1)
-    idx = plan.gather.unbind(0)
-    states = plan.pool.take((m, nb, n, w), a)
-    states[0].zero_()
-    states[0, :, :, m + 1] = 1.0
-    pad = plan.pool.take((nb, n, n + w - 1), a).zero_()
-    band_out = pad.as_strided((nb, n, w), (n * (n + w - 1), n + w, 1))
-    dsts = (*states.unbind(0)[1:], band_out)
-    flat = states.view(m, -1).unbind(0)
+    pool = plan.pool
+    # all per-step views made up front (a view costs ~2 us of dispatch in eager mode), and
+    # cached for the pooled buffers that come back call after call
+    if not pooled:
+        a_s, b_s = _coef_steps(ab, plan)
+    else:
+        a_s, b_s = pool.views(ab, "steps", functools.partial(_coef_steps, plan=plan))
+    idx = plan.gather_steps
+    states = pool.take((m, nb, n, w), a)
+    state_u, flat, first = pool.views(states, "fwd", _state_views)
+    first.copy_(plan.constant("identity", a))
+    pad = pool.take((nb, n, n + w - 1), a).zero_()
+    (band_out,) = pool.views(
+        pad, "band", lambda t: (t.as_strided((nb, n, w), (n * (n + w - 1), n + w, 1)),)
+    )
     for s in range(m):
         t = flat[s].index_select(0, idx[s]).view(nb, n, w)
-        dst = dsts[s]
-        torch.mul(a_s[s], states[s] if s == 0 else dsts[s - 1], out=dst)
+        dst = state_u[s + 1] if s + 1 < m else band_out
+        torch.mul(a_s[s], state_u[s], out=dst)
         dst.add_(b_s[s] * t)  # faster than addcmul_ for complex
     return pad, states
+
+
+def _coef_steps(ab: torch.Tensor, plan: _Plan) -> tuple[tuple[torch.Tensor, ...], ...]:
+    """Per-step views ``(a_s, b_s)`` of a stacked ``(2, Kp, N)`` coefficient tensor."""
+    nb, n, m = plan.n_blocks, plan.n_ports, plan.block
+    v = ab.view(2, nb, m, n, 1)
+    return v[0].unbind(1), v[1].unbind(1)
+
+
+def _state_views(states: torch.Tensor) -> tuple[object, ...]:
+    m = states.shape[0]
+    return states.unbind(0), states.view(m, -1).unbind(0), states[0]
 
 
 def _band_to_dense(band: torch.Tensor, plan: _Plan) -> torch.Tensor:
@@ -315,7 +386,7 @@ def _tree_product(p: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
     while x.shape[0] > 1:
         levels.append(x)
         c = x.shape[0]
-        prod = torch.matmul(x[1 : c - c % 2 : 2], x[0 : c - c % 2 : 2])
+        prod = torch.bmm(x[1 : c - c % 2 : 2], x[0 : c - c % 2 : 2])  # bmm: no matmul wrapper
         x = torch.cat([prod, x[c - 1 :]], 0) if c % 2 else prod
     return x[0], levels
 
@@ -340,8 +411,8 @@ def _tree_backward(
         dst = out if li == 0 else pool.take((c, n, n), g)
         pair = dst[:even].view(even // 2, 2, n, n)
         gp = gx[: even // 2]
-        torch.matmul(x[1:even:2].mT, gp, out=pair[:, 0])
-        torch.matmul(gp, x[0:even:2].mT, out=pair[:, 1])
+        torch.bmm(x[1:even:2].mT, gp, out=pair[:, 0])
+        torch.bmm(gp, x[0:even:2].mT, out=pair[:, 1])
         if c % 2:
             dst[even:].copy_(gx[even // 2 :])
         gx = dst
@@ -355,22 +426,30 @@ def _product_autograd(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Te
 
 
 def _product_saved(
-    a: torch.Tensor, b: torch.Tensor, plan: _Plan, ctx: object
+    a: torch.Tensor | None,
+    b: torch.Tensor | None,
+    plan: _Plan,
+    ctx: object,
+    ab: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
     """Forward of the adjoint path: the product and what its backward needs. The pooled
-    buffers go back to ``plan.pool`` when ``ctx`` (the autograd node) is freed."""
-    pad, states = _blocks_forward_saved(a, b, plan)
+    buffers (and ``ab``, a pooled ``(2, Kp, N)`` stack of ``a`` and ``b`` used instead of
+    them when given) go back to ``plan.pool`` when ``ctx`` (the autograd node) is freed."""
+    pooled = ab is not None
+    if ab is None:
+        ab = torch.stack([a, b])
+    pad, states = _blocks_forward_saved(ab, plan, pooled)
     m, n = plan.block, plan.n_ports
     u0, levels = _tree_product(pad[:, :, m + 1 : m + 1 + n])
-    weakref.finalize(ctx, plan.pool.give, pad, states)
+    weakref.finalize(ctx, plan.pool.give, pad, states, *((ab,) if pooled else ()))
     if plan.n_blocks == 1:
         u0 = u0.clone()  # not a view of a pooled buffer
-    return u0, (a, b, states, *levels)
+    return u0, (ab, states, *levels)
 
 
 def _product_nograd(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tensor:
     """The product without autograd (pooled buffers, in-place steps)."""
-    pad, states = _blocks_forward_saved(a, b, plan)
+    pad, states = _blocks_forward_saved(torch.stack([a, b]), plan)
     m, n = plan.block, plan.n_ports
     u0 = _tree_product(pad[:, :, m + 1 : m + 1 + n])[0]
     if plan.n_blocks == 1:
@@ -380,11 +459,12 @@ def _product_nograd(a: torch.Tensor, b: torch.Tensor, plan: _Plan) -> torch.Tens
 
 
 def _column_grads_conj(
-    saved: tuple[torch.Tensor, ...], grad_conj: torch.Tensor, plan: _Plan
+    saved: tuple[torch.Tensor, ...], grad_conj: torch.Tensor, plan: _Plan, pooled: bool = False
 ) -> torch.Tensor:
     """``conj(dL/da*), conj(dL/db*)`` stacked as ``(2, Kp, N)``, from the conjugated
     gradient ``conj(G)``, ``G = dL/dU0*`` (torch's convention)."""
-    a, b, fwd, *levels = saved
+    ab, fwd, *levels = saved
+    a, b = ab[0], ab[1]
     nb, n, w, m = plan.n_blocks, plan.n_ports, plan.width, plan.block
     # conj of the gradient reaching each block, in band storage. Working with the
     # conjugated adjoint field z = conj(adj) avoids conjugated copies: it propagates
@@ -399,10 +479,19 @@ def _column_grads_conj(
     hbuf = pool.take((nb * n * n + 2 * margin,), grad_conj)
     hbuf[:margin].zero_()
     hbuf[-margin:].zero_()
-    _tree_backward(levels, grad_conj, hbuf[margin : margin + nb * n * n].view(nb, n, n), pool)
-    z_view = hbuf.as_strided((nb, n, w), (n * n, n + 1, 1))
+    leaf, z_view = pool.views(
+        hbuf,
+        "h",
+        lambda v: (
+            v[margin : margin + nb * n * n].view(nb, n, n),
+            v.as_strided((nb, n, w), (n * n, n + 1, 1)),
+        ),
+    )
+    _tree_backward(levels, grad_conj, leaf, pool)
     a_s = a.view(nb, m, n, 1)
-    b_s = b.reshape(-1).index_select(0, plan.partner_flat).view(nb, m, n, 1)
+    bp = pool.take((nb, m, n, 1), a)
+    torch.index_select(b.reshape(-1), 0, plan.partner_flat, out=bp.view(-1))
+    b_s = bp
     idx = plan.gather
     out = pool.take((2, nb, m, n), a)  # (a, b) x (Kp, N), Kp = nb * m in column order
     if plan.gather_all.numel() > 0 and nb * n * w * m <= _FUSE_ABOVE:
@@ -417,24 +506,30 @@ def _column_grads_conj(
         fwd_partner = fwd.view(-1).index_select(0, plan.gather_all).view(m, nb, n, w)
         torch.sum(adj_t * fwd, -1, out=out[0].permute(1, 0, 2))
         torch.sum(adj_t * fwd_partner, -1, out=out[1].permute(1, 0, 2))
-        pool.give(hbuf, adj_t)
+        pool.give(hbuf, adj_t, bp)
         return out
+    a_u = (
+        pool.views(ab, "bwd_a", lambda v: v[0].view(nb, m, n, 1).unbind(1))
+        if pooled
+        else a_s.unbind(1)
+    )
+    b_u = pool.views(bp, "bwd_b", lambda v: v.unbind(1))
+    idx_u = plan.gather_steps
+    fwd_u = pool.views(fwd, "fwd", _state_views)[0]
     # Column by column, small temporaries only. With t = the partner gather of z (needed
     # to propagate z anyway), sum_d t[q, d] fwd[q, d] is the b-gradient of port
     # partner(q): both sums come from one product with the stacked (z, t).
     zt = pool.take((2, nb, n, w), a)
-    z, t = zt.unbind(0)
-    z_flat, t_flat = zt.view(2, -1).unbind(0)
+    z, t, z_flat, t_flat = pool.views(zt, "zt", lambda v: (*v.unbind(0), *v.view(2, -1).unbind(0)))
     z.copy_(z_view)
-    a_u, b_u, idx_u = a_s.unbind(1), b_s.unbind(1), idx.unbind(0)
-    fwd_u, out_u = fwd.unbind(0), out.unbind(2)
+    out_u = pool.views(out, "out", lambda v: v.unbind(2))
     for s in range(m - 1, -1, -1):
         torch.index_select(z_flat, 0, idx_u[s], out=t_flat)
         torch.sum(zt * fwd_u[s], -1, out=out_u[s])
         if s > 0:  # propagate in place: z <- a z + b[partner] t
             z.mul_(a_u[s]).add_(b_u[s] * t)
     out[1] = out[1].view(-1).index_select(0, plan.partner_flat).view(nb, m, n)
-    pool.give(hbuf, zt)
+    pool.give(hbuf, zt, bp)
     return out
 
 
@@ -466,6 +561,12 @@ class _ColumnProduct(torch.autograd.Function):
         return grad_a, grad_b, None
 
 
+def _ones(plan: _Plan, name: str, x: torch.Tensor) -> torch.Tensor:
+    """``ones_like(x)``, from the plan's constants when the shape matches."""
+    c = plan.constant(name, x)
+    return c if c.shape == x.shape else torch.ones_like(x)
+
+
 class _IdealMeshMatrix(torch.autograd.Function):
     """Forward ``U`` of an ideal mesh (50:50 couplers, lossless, reciprocal) straight from
     ``(theta, phi, gamma)``, with the chain rule to the phases written out (fewer, fused
@@ -473,15 +574,17 @@ class _IdealMeshMatrix(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, theta, phi, gamma, plan):  # type: ignore[override]
-        e_theta = torch.polar(torch.ones_like(theta), theta)
-        e_phi = torch.polar(torch.ones_like(phi), phi)
+        e_theta = torch.polar(_ones(plan, "ones_m", theta), theta)
+        e_phi = torch.polar(_ones(plan, "ones_m", phi), phi)
         t01 = (e_theta + 1.0) * 0.5j
         t00 = e_phi * (e_theta - 1.0) * 0.5
         t10 = e_phi * t01
         t11 = (1.0 - e_theta) * 0.5
-        a, b = column_coefficients((t00, t01, t10, t11), plan)
-        u0, saved = _product_saved(a, b, plan, ctx)
-        screen = torch.polar(torch.ones_like(gamma), gamma)
+        src = torch.cat([t00, t01, t10, t11, plan.unit(t00)])
+        ab = plan.pool.take((2, plan.n_blocks * plan.block, plan.n_ports), t00)
+        torch.index_select(src, 0, plan.idx_ab, out=ab.view(-1))
+        u0, saved = _product_saved(None, None, plan, ctx, ab)
+        screen = torch.polar(_ones(plan, "ones_n", gamma), gamma)
         u = screen.unsqueeze(-1) * u0
         ctx.plan = plan
         ctx.save_for_backward(e_theta, e_phi, t00, t10, screen, u, *saved)
@@ -495,7 +598,7 @@ class _IdealMeshMatrix(torch.autograd.Function):
         # U = D U0: dL/dgamma_q = Re(conj(G) i U) summed over the row; conj(G0) = D conj(G).
         grad_conj = grad.conj()
         grad_gamma = -(grad_conj * u).imag.sum(-1)
-        raw = _column_grads_conj(tuple(saved), screen.unsqueeze(-1) * grad_conj, plan)
+        raw = _column_grads_conj(tuple(saved), screen.unsqueeze(-1) * grad_conj, plan, pooled=True)
         # conj(conj(dL/dT*)) = dL/dT* of each MZI entry
         g = raw.view(-1).index_select(0, plan.entry_pos)
         plan.pool.give(raw)
