@@ -85,3 +85,13 @@ def test_db_conversions_roundtrip():
     assert power_to_db(db_to_power(3.0)) == pytest.approx(3.0)
     t = db_to_amplitude(torch.tensor([0.0, 20.0]))
     assert torch.allclose(t, torch.tensor([1.0, 0.1]))
+
+
+def test_bounded_reparametrisation_roundtrip_and_error():
+    from wavebp._core import from_bounded, to_bounded
+
+    value = torch.tensor([1.5, 2.0, 2.5], dtype=torch.float64)
+    raw = from_bounded("index", value, low=1.3, high=2.6)
+    assert torch.allclose(to_bounded(raw, 1.3, 2.6), value, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match=r"thickness must be in \(0, 1\) m, got 1.5"):
+        from_bounded("thickness", torch.tensor([0.5, 1.5]), low=0.0, high=1.0, unit="m")

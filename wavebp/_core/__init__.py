@@ -1,5 +1,6 @@
 """Validation, units and dtype helpers. Imports nothing else from wavebp."""
 
+from wavebp._core._bounded import from_bounded, to_bounded
 from wavebp._core._progress import Progress, progress
 from wavebp._core._tensors import as_tensor, complex_dtype, real_dtype, to_numpy
 from wavebp._core._units import (
@@ -25,8 +26,10 @@ __all__ = [
     "complex_dtype",
     "db_to_amplitude",
     "db_to_power",
+    "from_bounded",
     "power_to_db",
     "progress",
     "real_dtype",
+    "to_bounded",
     "to_numpy",
 ]

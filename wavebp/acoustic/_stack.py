@@ -7,21 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavebp._core import check_real
+from wavebp._core import check_real, from_bounded, to_bounded
 from wavebp.simulators.tmm import TMMResult, acoustic
 
 __all__ = ["AcousticStack"]
-
-
-def _bounded_init(
-    name: str, value: torch.Tensor, low: float, high: float, unit: str
-) -> torch.Tensor:
-    inside = (value > low) & (value < high)
-    if not bool(inside.all()):
-        bad = value[~inside].flatten()[0].item()
-        raise ValueError(f"{name} must be in ({low:g}, {high:g}) {unit}, got {bad!r}")
-    frac = (value - low) / (high - low)
-    return torch.log(frac) - torch.log1p(-frac)
 
 
 class AcousticStack(nn.Module):
@@ -95,18 +84,20 @@ class AcousticStack(nn.Module):
             check_real("exit[1] (speed)", exit[1], low=0.0, low_inclusive=False, unit="m/s"),
         )
         self.register_buffer("density", density.clone())
-        self.raw_thickness = nn.Parameter(_bounded_init("thickness", thickness, t_lo, t_hi, "m"))
-        self.raw_speed = nn.Parameter(_bounded_init("speed", speed, c_lo, c_hi, "m/s"))
+        self.raw_thickness = nn.Parameter(
+            from_bounded("thickness", thickness, low=t_lo, high=t_hi, unit="m")
+        )
+        self.raw_speed = nn.Parameter(from_bounded("speed", speed, low=c_lo, high=c_hi, unit="m/s"))
 
     def thickness(self) -> torch.Tensor:
         """Layer thicknesses in m, ``(L,)``."""
         lo, hi = self.thickness_bounds
-        return lo + (hi - lo) * torch.sigmoid(self.raw_thickness)
+        return to_bounded(self.raw_thickness, lo, hi)
 
     def speed(self) -> torch.Tensor:
         """Layer sound speeds in m/s, ``(L,)``."""
         lo, hi = self.speed_bounds
-        return lo + (hi - lo) * torch.sigmoid(self.raw_speed)
+        return to_bounded(self.raw_speed, lo, hi)
 
     def media(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(density, speed, thickness)`` incl. the half-spaces, shapes ``(L+2,)``."""

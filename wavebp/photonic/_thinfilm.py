@@ -7,22 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavebp._core import check_choice, check_real
+from wavebp._core import check_choice, check_real, from_bounded, to_bounded
 from wavebp.simulators.tmm import TMMResult, coherent
 
 __all__ = ["ThinFilmStack"]
-
-
-def _bounded_init(
-    name: str, value: torch.Tensor, low: float, high: float, unit: str
-) -> torch.Tensor:
-    """Inverse of ``low + (high - low) * sigmoid(u)``; the value must lie strictly inside."""
-    inside = (value > low) & (value < high)
-    if not bool(inside.all()):
-        bad = value[~inside].flatten()[0].item()
-        raise ValueError(f"{name} must be in ({low:g}, {high:g}) {unit}, got {bad!r}")
-    frac = (value - low) / (high - low)
-    return torch.log(frac) - torch.log1p(-frac)
 
 
 class ThinFilmStack(nn.Module):
@@ -93,9 +81,13 @@ class ThinFilmStack(nn.Module):
         self.extinction = check_real("extinction", extinction, low=0.0)
         self.thickness_bounds = (d_lo, d_hi)
         self.index_bounds = (n_lo, n_hi)
-        self.raw_thickness = nn.Parameter(_bounded_init("thickness", thickness, d_lo, d_hi, "m"))
+        self.raw_thickness = nn.Parameter(
+            from_bounded("thickness", thickness, low=d_lo, high=d_hi, unit="m")
+        )
         if trainable_index:
-            self.raw_index = nn.Parameter(_bounded_init("index", index, n_lo, n_hi, ""))
+            self.raw_index = nn.Parameter(
+                from_bounded("index", index, low=n_lo, high=n_hi, unit="")
+            )
         else:
             self.register_buffer("fixed_index", index.clone())
             self.raw_index = None
@@ -107,14 +99,14 @@ class ThinFilmStack(nn.Module):
     def thickness(self) -> torch.Tensor:
         """Layer thicknesses in m, shape ``(L,)``, within ``thickness_bounds``."""
         lo, hi = self.thickness_bounds
-        return lo + (hi - lo) * torch.sigmoid(self.raw_thickness)
+        return to_bounded(self.raw_thickness, lo, hi)
 
     def index(self) -> torch.Tensor:
         """Real layer indices, shape ``(L,)``."""
         if self.raw_index is None:
             return self.fixed_index
         lo, hi = self.index_bounds
-        return lo + (hi - lo) * torch.sigmoid(self.raw_index)
+        return to_bounded(self.raw_index, lo, hi)
 
     def media(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(n, d)`` of the whole stack incl. the half-spaces: shapes ``(L+2,)``."""
