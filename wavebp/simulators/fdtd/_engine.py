@@ -1235,6 +1235,24 @@ def _validate(grid: Grid, sources, signals, probes) -> None:
         raise ValueError("probes must contain at least one probe, got none")
 
 
+def _checked_setup(
+    grid: Grid,
+    sources: list[Any],
+    signals: torch.Tensor,
+    probes: list[Any],
+    *medium: Any,
+) -> tuple[tuple, _Setup, bool]:
+    """Validate a run, prepare the medium maps (``medium``: the medium arguments of
+    :func:`simulate` in order), check Courant and build the set-up; returns
+    ``(maps, setup, nonlinear)``."""
+    _validate(grid, sources, signals, probes)
+    maps, inv_sat2 = _prepare(grid, signals, *medium)
+    _check_courant(grid, maps[0])
+    nonlinear = maps[2] is not None or maps[3] is not None
+    st = _make_setup(grid, sources, probes, signals.dtype, signals.device, nonlinear, inv_sat2)
+    return maps, st, nonlinear
+
+
 def simulate(
     *,
     grid: Grid,
@@ -1283,10 +1301,11 @@ def simulate(
         ValueError: bad shapes or values, or ``dt`` beyond the Courant limit.
     """
     check_choice("gradient", gradient, ("autograd", "adjoint", "insitu"))
-    _validate(grid, sources, signals, probes)
-    maps, inv_sat2 = _prepare(
+    maps, st, nonlinear = _checked_setup(
         grid,
+        sources,
         signals,
+        probes,
         wave_speed,
         permittivity,
         damping,
@@ -1295,9 +1314,6 @@ def simulate(
         saturable_damping,
         saturation_amplitude,
     )
-    _check_courant(grid, maps[0])
-    nonlinear = maps[2] is not None or maps[3] is not None
-    st = _make_setup(grid, sources, probes, signals.dtype, signals.device, nonlinear, inv_sat2)
     prog = Progress(signals.shape[-1], label=f"fdtd {gradient}", enabled=progress)
     needs_grad = torch.is_grad_enabled() and (
         any(m is not None and m.requires_grad for m in maps) or signals.requires_grad
@@ -1357,10 +1373,11 @@ def field_snapshots(
     """
     every = check_int("every", every, minimum=1)
     probes = [_DummyProbe()]
-    _validate(grid, sources, signals, probes)
-    maps, inv_sat2 = _prepare(
+    maps, st, _ = _checked_setup(
         grid,
+        sources,
         signals,
+        probes,
         wave_speed,
         permittivity,
         damping,
@@ -1369,9 +1386,6 @@ def field_snapshots(
         saturable_damping,
         saturation_amplitude,
     )
-    _check_courant(grid, maps[0])
-    nonlinear = maps[2] is not None or maps[3] is not None
-    st = _make_setup(grid, sources, probes, signals.dtype, signals.device, nonlinear, inv_sat2)
     snaps: list[torch.Tensor] = []
 
     def on_step(n: int, f: _Fields) -> None:
