@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from wavebp.analysis.paper import (
     VERDICTS,
@@ -23,14 +22,6 @@ from wavebp.analysis.paper import (
     rule_steady_state,
     rule_time_reversal,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_kerr_medium_generates_odd_harmonics():

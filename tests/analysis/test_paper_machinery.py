@@ -31,15 +31,6 @@ from wavebp.analysis.paper import (
 from wavebp.analysis.paper._common import make_mlp
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny networks: extra intra-op threads only add contention on the shared CPU
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_gaussian_expectation_moments():
     # Gauss-Hermite with 201 nodes integrates polynomials of degree < 402 exactly
     assert gaussian_expectation(lambda h: h**2, 2.5) == pytest.approx(2.5, rel=1e-12)
