@@ -1,6 +1,8 @@
 r"""The three physical passes of in-situ backpropagation through one MZI mesh.
 
-Fields are simulated column by column through the *physical* device described by a
+Fields are simulated column by column (by the mesh engine's recorders,
+:func:`wavebp.simulators.mesh.forward_fields` / ``backward_fields``) through the *physical*
+device described by a
 :class:`wavebp.simulators.mesh.MeshParams` (effective phases after DAC quantisation and
 thermal crosstalk, coupler splitting errors, per-MZI insertion loss ``eta`` lumped at each
 MZI's output, optional non-reciprocal phase ``psi`` in series with ``phi``), and recorded at
@@ -33,13 +35,12 @@ is what makes ``dL/dphi_k = -2 Im(a_k b_k)`` (``c = conj(dL/dy*)``, DESIGN.md).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from wavebp._core import check_choice
-from wavebp.simulators.mesh import MeshParams
+from wavebp.simulators.mesh import MeshParams, backward_fields, forward_fields
 
 __all__ = ["PassFields", "propagate_recording"]
 
@@ -74,16 +75,6 @@ def _abs2(z: torch.Tensor) -> torch.Tensor:
     return z.real.square() + z.imag.square()
 
 
-def _couplers(params: MeshParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    m = params.layout.n_mzis
-    if params.coupler_error is None:
-        h = params.theta.new_full((m,), math.sqrt(0.5))
-        return h, h, h, h
-    angle = params.coupler_error + math.pi / 4
-    c, s = torch.cos(angle), torch.sin(angle)
-    return c[:, 0], s[:, 0], c[:, 1], s[:, 1]
-
-
 def propagate_recording(
     x: torch.Tensor, params: MeshParams, *, direction: str = "forward"
 ) -> PassFields:
@@ -106,63 +97,14 @@ def propagate_recording(
             f"x must be a {params.dtype} tensor of shape (batch, {n}), got "
             f"{x.dtype} {tuple(x.shape)}"
         )
-    layout = params.layout
     with torch.no_grad():
-        c1, s1, c2, s2 = (t.to(params.dtype) for t in _couplers(params))
-        theta, phi = params.theta.detach(), params.phi.detach()
-        psi = params.nonreciprocal_phase
-        psi = torch.zeros_like(phi) if psi is None else psi.detach()
-        e_theta = torch.polar(torch.ones_like(theta), theta)
-        e_phi = torch.polar(
-            torch.ones_like(phi), phi + psi if direction == "forward" else phi - psi
-        )
-        eta = None if params.loss is None else params.loss.detach().to(params.dtype)
-        screen = params.output_factor()
-        screen = None if screen is None else screen.detach()
-        rec_phi = x.new_zeros(x.shape[0], layout.n_mzis)
-        rec_theta = x.new_zeros(x.shape[0], layout.n_mzis)
-        start = layout.column_start
-        top_all = torch.as_tensor(layout.top_port, device=x.device)
-        f = x.clone()
         if direction == "forward":
-            for col in range(layout.n_columns):
-                sl = slice(int(start[col]), int(start[col + 1]))
-                if sl.start == sl.stop:
-                    continue
-                p = top_all[sl]
-                xt, xb = f[:, p], f[:, p + 1]
-                a_phi = xt * e_phi[sl]
-                ut = c1[sl] * a_phi + 1j * s1[sl] * xb
-                ub = 1j * s1[sl] * a_phi + c1[sl] * xb
-                a_th = ut * e_theta[sl]
-                ot = c2[sl] * a_th + 1j * s2[sl] * ub
-                ob = 1j * s2[sl] * a_th + c2[sl] * ub
-                if eta is not None:
-                    ot, ob = ot * eta[sl], ob * eta[sl]
-                rec_phi[:, sl] = a_phi
-                rec_theta[:, sl] = a_th
-                f[:, p] = ot
-                f[:, p + 1] = ob
-            out = f if screen is None else f * screen
-            return PassFields(phi=rec_phi, theta=rec_theta, output=out, exit=out)
-        # backward
-        out = f
-        if screen is not None:
-            f = f * screen
-        for col in range(layout.n_columns - 1, -1, -1):
-            sl = slice(int(start[col]), int(start[col + 1]))
-            if sl.start == sl.stop:
-                continue
-            p = top_all[sl]
-            vt, vb = f[:, p], f[:, p + 1]
-            if eta is not None:
-                vt, vb = vt * eta[sl], vb * eta[sl]
-            vt, vb = c2[sl] * vt + 1j * s2[sl] * vb, 1j * s2[sl] * vt + c2[sl] * vb
-            rec_theta[:, sl] = vt
-            vt = vt * e_theta[sl]
-            wt = c1[sl] * vt + 1j * s1[sl] * vb
-            wb = 1j * s1[sl] * vt + c1[sl] * vb
-            rec_phi[:, sl] = wt
-            f[:, p] = wt * e_phi[sl]
-            f[:, p + 1] = wb
-        return PassFields(phi=rec_phi, theta=rec_theta, output=out, exit=f)
+            rec = forward_fields(x, params)
+            return PassFields(
+                phi=rec.after_phi, theta=rec.after_theta, output=rec.output, exit=rec.output
+            )
+        rec = backward_fields(x, params)
+        # the backward wave at the output ports, just after the screen, is the injected field
+        return PassFields(
+            phi=rec.after_phi, theta=rec.after_theta, output=rec.source, exit=rec.output
+        )
