@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +63,26 @@ def test_lpc_envelope_peaks_at_requested_formants(group, vowel, generator):
         # over 45 seeded tokens the worst error was 0.66 of this tolerance).
         tol = max(0.06 * target, 0.5 * f0)
         assert abs(nearest - target) < tol, (k, target, peaks)
+
+
+def test_default_rate_keeps_f3_of_children(generator):
+    # children's F3 reaches 3702 Hz (iy, Hillenbrand Table V); with the +-2 sd spread of
+    # the drawn formants (7.1 %) up to ~4.3 kHz: the 10 kHz rate (5 kHz Nyquist, anti-alias
+    # roll-off from ~4.5 kHz) cut into it, the 16 kHz default keeps it with room to spare
+    config = VowelConfig()
+    top_f3 = max(v[3] for v in HILLENBRAND_1995["children"].values())
+    assert top_f3 == 3702
+    assert config.sample_rate == config.synthesis_rate == 16000.0
+    assert top_f3 * math.exp(2 * math.hypot(0.05, 0.05)) < 0.3 * config.sample_rate
+    f0, *formants = HILLENBRAND_1995["children"]["iy"]
+    x = synthesize_vowel(
+        f0=f0, formants=tuple(formants), duration=0.3, dtype=torch.float64, generator=generator
+    )
+    assert x.shape == (round(0.3 * config.sample_rate),)
+    peaks = _lpc_peaks(x, config.sample_rate, order=18)
+    for target in formants[:3]:
+        # tolerance as in test_lpc_envelope_peaks_at_requested_formants
+        assert np.min(np.abs(peaks - target)) < max(0.06 * target, 0.5 * f0)
 
 
 def test_resampled_output_keeps_f1_f2(generator):

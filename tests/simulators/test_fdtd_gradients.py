@@ -24,6 +24,9 @@ CASES = {
     "2d_source_in_pml": dict(shape=(26, 22), pml=5, media=dict(damping=True, src_in_pml=True)),
     "1d_nonlinear": dict(shape=(40,), pml=8, media=dict(nonlinear=True)),
     "2d_nonlinear": dict(shape=(26, 22), pml=5, media=dict(nonlinear=True)),
+    # saturable Kerr alone (the exactly invertible path), strong and saturated, with loss
+    "1d_kerr": dict(shape=(40,), pml=8, media=dict(kerr=True, damping=True)),
+    "2d_kerr": dict(shape=(26, 22), pml=5, media=dict(kerr=True, damping=True)),
 }
 
 
@@ -52,6 +55,10 @@ def _problem(name: str, gen: torch.Generator):
         extra["nonlinear_speed"] = 0.05
         extra["saturable_damping"] = 0.05
         extra["saturation_amplitude"] = 0.5
+    if case["media"].get("kerr"):
+        # speed down by up to 0.3 of 0.8..1.2, half of it at |w| = 0.3 (fields reach ~1)
+        extra["nonlinear_speed"] = -0.3
+        extra["nonlinear_amplitude"] = 0.3
 
     def loss(c, signals, damping=None, mode="autograd"):
         kw = dict(extra)

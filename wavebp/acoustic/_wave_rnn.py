@@ -22,11 +22,18 @@ Projection (bounded, smooth)
     a physical medium and the Courant number never exceeds the one set for ``c_max``.
 
 Nonlinear medium (``medium="kerr"``)
-    The inclusion material is Kerr-like: its speed depends on the local intensity,
-    ``c(u) = c + kerr_speed * rho * u**2`` (``kerr_speed`` < 0 m/s per field unit squared:
-    the speed drops where the field is strong, so the Courant bound holds while
-    ``|c(u)| <= c_max``), and
-    optionally a saturable absorber, damping ``saturable_damping * rho / (1 + u**2 /
+    The inclusion material is a saturable Kerr medium: its local wave speed depends on the
+    field amplitude and saturates,
+    ``c(u) = c + kerr_speed_change * rho * s(u / kerr_amplitude)``, ``s(x) = x^2/(1 + x^2)``
+    (the engine's ``nonlinear_speed`` / ``nonlinear_amplitude``; it is formulated through
+    the field's constitutive relation, so that ``c(u)`` is the true small-signal speed and
+    the scheme stays stable: see :mod:`wavebp.simulators.fdtd`). The speed stays between
+    ``c`` and ``c + kerr_speed_change * rho``; ``kerr_speed_change`` in ``(-c_min, 0]`` (a slowing
+    Kerr medium) keeps it positive and below ``c_max``, so the Courant number set for
+    ``c_max`` holds for every field. (The engine also accepts a speed that rises with the
+    field, but with a saturation amplitude far below the field that case grew slowly in
+    long closed-box runs; the slowing medium stayed bounded - see the engine's docstring.)
+    Optionally a saturable absorber, damping ``saturable_damping * rho / (1 + u**2 /
     saturation_amplitude**2)`` (1/s), as in Hughes et al. Both act only inside the design
     region.
 
@@ -84,19 +91,17 @@ class WaveRNNConfig:
             ``1 / sample_rate`` s.
         c_max: background (fast) wave speed, m/s; also the engine's ``c_ref``.
         c_min: inclusion (slow) wave speed, m/s, in (0, c_max).
-        courant: ``c_max * dt / dx``, in (0, 1/sqrt(2)); sets the cell size. The default
-            0.4 (dx = 8.6 cm at 10 kHz; waves up to ~1.9 kHz propagate in the fast
-            material, ~0.9 kHz in the slow one) rather than 0.6 because the engine's
-            explicit intensity-dependent update went unstable at 0.6 (see ``kerr_speed``).
+        courant: ``c_max * dt / dx``, in (0, 1/sqrt(2)); sets the cell size. Default 0.6:
+            dx = 3.6 cm at 16 kHz; the leapfrog grid passes waves up to ``2 asin(C_loc)
+            / (2 pi dt)`` (C_loc = local Courant number): ~3.3 kHz along the axes (5.2 kHz
+            diagonally) in the fast material and ~1.6 kHz (2.2 kHz) in the slow one.
         medium: ``"linear"`` or ``"kerr"`` (intensity-dependent speed in the inclusion).
-        kerr_speed: Kerr coefficient, m/s per field unit squared, <= 0 (``medium="kerr"``).
-            With unit-peak inputs and ``input_amplitude=1`` the field in the design region
-            reaches ~0.2-0.45. The explicit nonlinear update of the engine showed a
-            growing grid-scale instability on some vowel tokens (measured on 180 tokens,
-            1000 steps): at ``courant=0.6`` already for -100; at ``courant=0.4`` for -300
-            (9 of 180 tokens, strongly structured medium ``init_scale=3``) and -1000
-            (64 of 180), but none at -100. Hence the default -100, a weak nonlinearity:
-            it changes the probe energies by 0.7 % (median) and up to 10 %.
+        kerr_speed_change: saturated speed change of the inclusion material (m/s), in
+            ``(-c_min, 0]`` (``medium="kerr"``): the local speed is
+            ``c + kerr_speed_change * rho * s(u / kerr_amplitude)``, ``s`` in [0, 1).
+        kerr_amplitude: Kerr saturation amplitude (field units), > 0: half of
+            ``kerr_speed_change`` is reached at ``|u| = kerr_amplitude``; for weak fields
+            the speed change is ``kerr_speed_change * rho * (u / kerr_amplitude)^2``.
         saturable_damping: saturable-absorption rate of the inclusion, 1/s, >= 0
             (``medium="kerr"`` only; 0 = none).
         saturation_amplitude: field amplitude at which the absorption halves (field units).
@@ -110,12 +115,13 @@ class WaveRNNConfig:
     pml_cells: int = 10
     margin_cells: int = 2
     gap_cells: int = 2
-    sample_rate: float = 10000.0
+    sample_rate: float = 16000.0
     c_max: float = 343.0
     c_min: float = 171.5
-    courant: float = 0.4
+    courant: float = 0.6
     medium: str = "linear"
-    kerr_speed: float = -100.0
+    kerr_speed_change: float = -85.75
+    kerr_amplitude: float = 0.02
     saturable_damping: float = 0.0
     saturation_amplitude: float = 1.0
     input_amplitude: float = 1.0
@@ -143,7 +149,14 @@ class WaveRNNConfig:
             high_inclusive=False,
         )  # fmt: skip
         check_choice("medium", self.medium, _MEDIA)
-        check_real("kerr_speed", self.kerr_speed, high=0.0, unit="m/s per field unit^2")
+        check_real(
+            "kerr_speed_change", self.kerr_speed_change, low=-self.c_min, high=0.0,
+            low_inclusive=False, unit="m/s",
+        )  # fmt: skip
+        check_real(
+            "kerr_amplitude", self.kerr_amplitude, low=0.0, low_inclusive=False,
+            unit="field units",
+        )  # fmt: skip
         check_real("saturable_damping", self.saturable_damping, low=0.0, unit="1/s")
         check_real("saturation_amplitude", self.saturation_amplitude, low=0.0, low_inclusive=False)
         check_real("input_amplitude", self.input_amplitude, low=0.0, low_inclusive=False)
@@ -265,7 +278,8 @@ class WaveRNN(torch.nn.Module):
         medium: dict[str, torch.Tensor | float] = {"wave_speed": self.wave_speed()}
         if c.medium == "kerr":
             rho = self._embed(self.density())
-            medium["nonlinear_speed"] = c.kerr_speed * rho
+            medium["nonlinear_speed"] = c.kerr_speed_change * rho
+            medium["nonlinear_amplitude"] = c.kerr_amplitude
             if c.saturable_damping > 0:
                 medium["saturable_damping"] = c.saturable_damping * rho
                 medium["saturation_amplitude"] = c.saturation_amplitude

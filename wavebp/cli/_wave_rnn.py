@@ -53,12 +53,15 @@ def add_wave_rnn_arguments(group: argparse._ArgumentGroup | argparse.ArgumentPar
     _add(group, "--duration", type=float, default=None,
          help="token length in s (default 0.15; one sample per time step)")  # fmt: skip
     _add(group, "--sample-rate", type=float, default=None,
-         help="samples (= time steps) per second, Hz (default 10000)")  # fmt: skip
+         help="samples (= time steps) per second, Hz (default 16000)")  # fmt: skip
     _add(group, "--design-cells", type=int, default=None,
          help="design region side, cells (default 40)")  # fmt: skip
     _add(group, "--pml-cells", type=int, default=None, help="PML thickness, cells (default 10)")
-    _add(group, "--kerr-speed", type=float, default=None,
-         help="Kerr coefficient of the inclusion, m/s per field unit^2 (default -100)")  # fmt: skip
+    _add(group, "--kerr-speed-change", type=float, default=None,
+         help="saturated Kerr speed change of the inclusion, m/s, in (-c_min, 0] "
+              "(default -85.75)")  # fmt: skip
+    _add(group, "--kerr-amplitude", type=float, default=None,
+         help="Kerr saturation amplitude, field units (default 0.02)")  # fmt: skip
     _add(group, "--batch-size", type=int, default=None, help="tokens per step (default 16)")
     _add(group, "--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
     _add(group, "--dtype", default="float32", choices=("float32", "float64"),
@@ -96,8 +99,10 @@ def _config_from_args(args: argparse.Namespace) -> Any:
         model_changes["design_shape"] = (args.design_cells, args.design_cells)
     if args.pml_cells is not None:
         model_changes["pml_cells"] = args.pml_cells
-    if args.kerr_speed is not None:
-        model_changes["kerr_speed"] = args.kerr_speed
+    if args.kerr_speed_change is not None:
+        model_changes["kerr_speed_change"] = args.kerr_speed_change
+    if args.kerr_amplitude is not None:
+        model_changes["kerr_amplitude"] = args.kerr_amplitude
     data: VowelConfig = dataclasses.replace(base.data, **data_changes)
     model: WaveRNNConfig = dataclasses.replace(base.model, **model_changes)
     run_changes: dict[str, Any] = {"data": data, "model": model, "media": args.media}

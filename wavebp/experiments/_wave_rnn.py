@@ -253,7 +253,8 @@ def run_wave_rnn_experiment(
                         raise FloatingPointError(
                             f"non-finite loss (medium {medium}, fold {fold}, epoch "
                             f"{epoch + 1}): the simulation went unstable; for the Kerr "
-                            "medium reduce |kerr_speed| (--kerr-speed) or the input amplitude"
+                            "medium check --kerr-speed-change / --kerr-amplitude and the input "
+                            "amplitude"
                         )
                     loss.backward()
                     opt.step()

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from wavebp._core import EPSILON_0, as_tensor, check_choice, check_int, check_real
-from wavebp.simulators.fdtd._grid import Grid
+from wavebp.simulators.fdtd._grid import Grid, SpeedModulation
 from wavebp.simulators.fdtd._progress import Progress
 
 __all__ = ["field_snapshots", "simulate"]
@@ -61,6 +61,34 @@ class _Setup:
     nonlinear: bool
     inv_sat2: float
     has_pml: bool
+    mod: _Modulation | None = None
+    kerr_amp: float = 1.0  # saturation amplitude u_k of the Kerr term (field units)
+    kerr_box: tuple[slice, slice] | None = None  # cells where G(w) != w may occur
+
+
+class _Modulation:
+    """Time-modulated permittivity: the factor ``eps_inv(t) / eps_inv = 1 / (1 + depth *
+    cos(2 pi f t - k x))`` on the modulated cells (1 elsewhere), ``t = (n + 1/2) dt``."""
+
+    def __init__(self, grid: Grid, cfg: SpeedModulation, dtype: torch.dtype, device):
+        shape = grid.shape if grid.ndim == 2 else (grid.shape[0], 1)
+        self.depth = float(cfg.depth)
+        self.static = float(cfg.frequency) == 0.0
+        self.omega_dt = 2.0 * math.pi * float(cfg.frequency) * grid.dt
+        x = torch.arange(grid.shape[0], dtype=dtype, device=device) * grid.dx
+        self.kx = (float(cfg.wavenumber) * x).reshape(-1, 1)
+        self.mask = cfg.mask(grid).to(dtype=dtype, device=device).reshape(shape)
+
+    def factor(self, n: int) -> torch.Tensor:
+        """``eps_inv`` multiplier during step ``n``, shape ``(nx, ny)``."""
+        phase = self.omega_dt * (n + 0.5) - self.kx
+        return 1.0 / (1.0 + self.depth * self.mask * torch.cos(phase))
+
+    def max_factor(self) -> torch.Tensor:
+        """Largest multiplier over all times, per cell (for the Courant check)."""
+        if self.static:
+            return self.factor(0)
+        return 1.0 / (1.0 - self.depth * self.mask)
 
 
 def _pml_profile(n: int, p: int, order: float, reflection: float, *, faces: bool) -> list[float]:
@@ -162,6 +190,36 @@ def _coeffs(
     return aex, bex, (1 - 0.5 * C * ry) / den, C * eps_inv / den
 
 
+def _kerr_field(st: _Setup, w: torch.Tensor, maps: tuple, full: bool = False) -> torch.Tensor:
+    """The field ``u = G(w)`` of the saturable Kerr medium from the stepped variable ``w``.
+
+    ``G'(w) = (1 + r s(w / u_k))^2`` with ``s(x) = x^2 / (1 + x^2)``, ``r = dc / c_lin``
+    (normalised ``c_nl / sqrt(eps_inv)``), ``G(0) = 0``; in closed form
+    ``G(w) = w + u_k (2 r (x - atan x) + r^2 (x - 3/2 atan x + x / (2 (1 + x^2))))``,
+    ``x = w / u_k``. ``G(w) = w`` exactly where ``r = 0`` (linear cells, the PML).
+    ``w`` has shape ``(batch, nx, ny)`` and is evaluated on ``st.kerr_box`` only, unless
+    ``full`` (then ``w`` and the maps only need to broadcast).
+    """
+    cnl = maps[2]
+    if cnl is None:
+        return w
+    if full or st.kerr_box is None:
+        return w + _kerr_extra(st, w, cnl / torch.sqrt(maps[0]))
+    box = st.kerr_box
+    wb = w[(slice(None), *box)]
+    out = w.clone()
+    out[(slice(None), *box)] = wb + _kerr_extra(st, wb, cnl[box] / torch.sqrt(maps[0][box]))
+    return out
+
+
+def _kerr_extra(st: _Setup, w: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """``G(w) - w``."""
+    x = w / st.kerr_amp
+    at = torch.atan(x)
+    extra = 2.0 * r * (x - at) + r * r * (x - 1.5 * at + 0.5 * x / (1.0 + x * x))
+    return st.kerr_amp * extra
+
+
 def _nl_maps(
     st: _Setup,
     u: torch.Tensor,
@@ -170,13 +228,22 @@ def _nl_maps(
     cnl: torch.Tensor | None,
     b0: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Intensity-dependent ``eps_inv = (c_lin + c_nl u^2)^2`` and ``rate + b0/(1+u^2/u_s^2)``."""
-    u2 = u * u
-    if cnl is not None:
-        eps_inv = (torch.sqrt(eps_inv) + cnl * u2) ** 2
+    """Saturable absorption: ``rate + b0 / (1 + u^2 / u_s^2)`` (the Kerr term acts through
+    :func:`_kerr_field`, not through the coefficients)."""
     if b0 is not None:
-        rate = rate + b0 / (1 + u2 * st.inv_sat2)
+        rate = rate + b0 / (1 + u * u * st.inv_sat2)
     return eps_inv, rate
+
+
+def _step_coeffs(st: _Setup, maps: tuple, u: torch.Tensor | None, n: int) -> tuple:
+    """E-step coefficients of step ``n``: saturable absorption (from the field ``u^n``) and
+    time modulation."""
+    eps_inv, rate, cnl, b0 = maps
+    if st.nonlinear:
+        eps_inv, rate = _nl_maps(st, u, eps_inv, rate, cnl, b0)
+    if st.mod is not None:
+        eps_inv = eps_inv * st.mod.factor(n)
+    return _coeffs(st, eps_inv, rate)
 
 
 def _at(coef: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -244,6 +311,7 @@ class _Fields:
         z = {"dtype": dtype, "device": device}
         nx, ny = st.nx, st.ny
         self.st = st
+        self.maps: tuple | None = None  # medium maps, set when the Kerr field map is needed
         self.full_e = True  # E coefficients differ from 1 outside the PML (lossy interior)
         self.ex = torch.zeros(batch, nx, ny, **z)
         self.hy = torch.zeros(batch, nx - 1, ny, **z)
@@ -261,9 +329,17 @@ class _Fields:
             return self.ex
         return torch.add(self.ex, self.ey, out=self.u)
 
-    def h_step(self) -> None:
+    def field(self) -> torch.Tensor:
+        """The physical field ``u``: ``G(w)`` in a Kerr medium, else :meth:`total`."""
+        w = self.total()
+        if self.maps is None or self.maps[2] is None:
+            return w
+        return _kerr_field(self.st, w, self.maps)
+
+    def h_step(self, u: torch.Tensor | None = None) -> None:
+        """H half step from the field ``u`` (default :meth:`field`)."""
         st = self.st
-        u = self.total()
+        u = self.field() if u is None else u
         torch.sub(u[:, 1:], u[:, :-1], out=self.dxu)
         if st.has_pml:
             _scale(st, self.hy, st.ahy, "hy", "mul_", False)
@@ -290,8 +366,10 @@ class _Fields:
         """``u_x[idx] -= b * values`` (a current source ``J``)."""
         self.ex.view(self.ex.shape[0], -1).index_add_(1, idx, values * b_at, alpha=-1.0)
 
-    def sample(self, prb: _Cells) -> torch.Tensor:
+    def sample(self, prb: _Cells, u: torch.Tensor | None = None) -> torch.Tensor:
         idx, w, _, onehot = prb
+        if u is not None:
+            return (u.reshape(u.shape[0], -1)[:, idx] * w) @ onehot
         v = self.ex.view(self.ex.shape[0], -1)[:, idx]
         if self.st.two_d:
             v = v + self.ey.view(self.ey.shape[0], -1)[:, idx]
@@ -391,6 +469,10 @@ class _StripFields:
     def total(self) -> torch.Tensor:
         return self.u
 
+    def field(self) -> torch.Tensor:
+        """The physical field (linear medium: the stepped field itself)."""
+        return self.u
+
     def h_step(self) -> None:
         st, u = self.st, self.u
         torch.sub(u[:, 1:], u[:, :-1], out=self.dxu)
@@ -464,16 +546,19 @@ def _run_fast(
 ) -> tuple[torch.Tensor | None, _Fields | None]:
     """Run all steps in place; returns probe traces ``(B, P, N)`` and the final fields as
     split fields (None when ``final`` is False)."""
-    eps_inv, rate, cnl, b0 = maps
+    eps_inv, rate = maps[0], maps[1]
     batch, _, n_steps = signals.shape
     if _strip_ok(st, src):
         traces, g = _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress)
         return traces, (g.to_split() if final else None)
     f = _Fields(st, batch, signals.dtype, signals.device)
+    f.maps = maps
+    kerr = maps[2] is not None
     traces = None
     if prb is not None:
         traces = signals.new_zeros(batch, prb[3].shape[1], n_steps)
-    co = _coeffs(st, eps_inv, rate) if not st.nonlinear else None
+    varying = st.nonlinear or st.mod is not None  # coefficients change every step
+    co = _coeffs(st, eps_inv, rate) if not varying else None
     f.full_e = bool((rate != 0).any()) or st.nonlinear
     mul_a = st.has_pml or f.full_e
     b_src = _at(co[1], src[0]) if co is not None else None
@@ -482,10 +567,10 @@ def _run_fast(
         if ring_store is not None:
             for store, view in zip(ring_store, f.ring(), strict=True):
                 store[n].copy_(view)
-        if st.nonlinear:
-            ei_n, r_n = _nl_maps(st, f.total(), eps_inv, rate, cnl, b0)
-            co = _coeffs(st, ei_n, r_n)
-        f.h_step()
+        u = f.field()
+        if varying:
+            co = _step_coeffs(st, maps, u, n)
+        f.h_step(u)
         f.e_step(co, mul_a or st.nonlinear)
         if has_src:
             f.inject(
@@ -494,7 +579,7 @@ def _run_fast(
                 b_src if b_src is not None else _at(co[1], src[0]),
             )
         if traces is not None:
-            traces[:, :, n] = f.sample(prb)
+            traces[:, :, n] = _sample_kerr(st, f, prb, maps) if kerr else f.sample(prb)
         if on_step is not None:
             on_step(n, f)
         if progress is not None:
@@ -502,11 +587,19 @@ def _run_fast(
     return traces, f
 
 
+def _sample_kerr(st: _Setup, f: _Fields, prb: _Cells, maps: tuple) -> torch.Tensor:
+    """Probe read-out ``u = G(w)`` evaluated at the probe cells only."""
+    idx, w, _, onehot = prb
+    wv = f.total().reshape(f.ex.shape[0], -1)[:, idx]
+    local = (maps[0].reshape(-1)[idx], None, maps[2].reshape(-1)[idx], None)
+    return (_kerr_field(st, wv, local, full=True) * w) @ onehot
+
+
 def _strip_ok(st: _Setup, src: _Cells | None = None) -> bool:
     """The strip kernel: linear media and no source inside the x-PML strips."""
     idx = (st.src if src is None else src)[0]
     in_x_pml = bool(((idx // st.ny < st.p) | (idx // st.ny >= st.nx - st.p)).any())
-    return not st.nonlinear and not in_x_pml
+    return not st.nonlinear and st.mod is None and not in_x_pml
 
 
 def _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress):
@@ -558,15 +651,14 @@ def _ref_step(
     maps: tuple,
     jvals: torch.Tensor | None,
     co: tuple | None = None,
+    n: int = 0,
 ) -> tuple[torch.Tensor, ...]:
-    """One leapfrog step without in-place ops; ``state = (ex, hy[, ey, hx])``."""
-    eps_inv, rate, cnl, b0 = maps
+    """One leapfrog step (number ``n``) without in-place ops; ``state = (ex, hy[, ey, hx])``;
+    ``co`` precomputed coefficients of a linear, unmodulated medium (or None)."""
     ex, hy = state[0], state[1]
-    u = ex + state[2] if st.two_d else ex
-    if st.nonlinear:
-        co = _coeffs(st, *_nl_maps(st, u, eps_inv, rate, cnl, b0))
-    elif co is None:
-        co = _coeffs(st, eps_inv, rate)
+    u = _kerr_field(st, ex + state[2] if st.two_d else ex, maps)
+    if co is None:
+        co = _step_coeffs(st, maps, u, n)
     aex, bex, aey, bey = co
     hy = st.ahy * hy + st.bhy * (u[:, 1:] - u[:, :-1])
     ex = aex * ex + bex * _ref_curl_x(hy)
@@ -581,9 +673,9 @@ def _ref_step(
     return ex, hy, ey, hx
 
 
-def _ref_sample(st: _Setup, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
+def _ref_sample(st: _Setup, state: tuple[torch.Tensor, ...], maps: tuple) -> torch.Tensor:
     idx, w, _, onehot = st.prb
-    u = state[0] + state[2] if st.two_d else state[0]
+    u = _kerr_field(st, state[0] + state[2] if st.two_d else state[0], maps)
     return (u.reshape(u.shape[0], -1)[:, idx] * w) @ onehot
 
 
@@ -593,13 +685,14 @@ def _run_autograd(st: _Setup, maps: tuple, signals: torch.Tensor, progress: Prog
     state: tuple[torch.Tensor, ...] = (z(batch, st.nx, st.ny), z(batch, st.nx - 1, st.ny))
     if st.two_d:
         state = (*state, z(batch, st.nx, st.ny), z(batch, st.nx, st.ny - 1))
-    co = None if st.nonlinear else _coeffs(st, maps[0], maps[1])
+    varying = st.nonlinear or st.mod is not None
+    co = None if varying else _coeffs(st, maps[0], maps[1])
     has_src = st.src[0].numel() > 0
     out = []
     for n in range(n_steps):
         j = _source_values(signals, st.src, n) if has_src else None
-        state = _ref_step(st, state, maps, j, co)
-        out.append(_ref_sample(st, state))
+        state = _ref_step(st, state, maps, j, co, n)
+        out.append(_ref_sample(st, state, maps))
         if progress is not None:
             progress.update(n + 1)
     return torch.stack(out, dim=-1)
@@ -663,7 +756,21 @@ class _WaveFunction(torch.autograd.Function):
             )
             return g_ei, None, None, None, g_sig, None, None, None
         need = ctx.needs_input_grad
-        if st.nonlinear:
+        if st.nonlinear and b0 is None:
+            # saturable Kerr only: the E step stays linear in w, exactly invertible
+            grads = _adjoint_backward_linear(
+                st,
+                eps_inv,
+                rate,
+                signals,
+                ctx.final,
+                ctx.ring,
+                grad_traces,
+                need,
+                progress,
+                cnl=cnl,
+            )
+        elif st.nonlinear:
             grads = _adjoint_backward_nonlinear(
                 st,
                 (eps_inv, rate, cnl, b0),
@@ -701,7 +808,7 @@ def _interior_shape(st: _Setup) -> tuple[int, int]:
 def _reconstruct_h(f: _Fields) -> None:
     """``h^{n-1/2}`` from ``h^{n+1/2}`` and ``u^n`` (inverse of ``h_step``)."""
     st = f.st
-    u = f.total()
+    u = f.field()
     torch.sub(u[:, 1:], u[:, :-1], out=f.dxu)
     f.hy.addcmul_(st.bhy, f.dxu, value=-1.0)
     if st.has_pml:
@@ -891,11 +998,38 @@ def _adjoint_backward_strip(st, eps_inv, rate, signals, final, ring, grad_traces
     return g_ei, g_rate, None, None, g_sig
 
 
-def _adjoint_backward_linear(st, eps_inv, rate, signals, final, ring, grad_traces, need, progress):
-    """Reverse-time adjoint of the linear scheme; forward fields recomputed backwards."""
+def _kerr_derivs(st: _Setup, w: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``dG/dw = (1 + r s)^2`` and ``dG/dr`` of :func:`_kerr_field` (``x = w / u_k``)."""
+    x = w / st.kerr_amp
+    x2 = x * x
+    s = x2 / (1.0 + x2)
+    at = torch.atan(x)
+    dgr = st.kerr_amp * (2.0 * (x - at) + 2.0 * r * (x - 1.5 * at + 0.5 * x / (1.0 + x2)))
+    return (1.0 + r * s) ** 2, dgr
+
+
+def _adjoint_backward_linear(
+    st, eps_inv, rate, signals, final, ring, grad_traces, need, progress, cnl=None
+):
+    """Reverse-time adjoint of the linear scheme; forward fields recomputed backwards.
+
+    A time-modulated medium (``st.mod``) has step-dependent ``b`` coefficients: each step
+    uses its own, and the ``b`` gradient of step ``n`` carries its factor ``m_n`` (``b_n =
+    C eps_inv m_n / den``). A saturable Kerr medium (``cnl``, no saturable absorption):
+    the E step is linear in ``w`` and exactly invertible; the H step and the probes read
+    ``u = G(w)``, so their transposes carry ``G'(w)`` and a gradient for ``r = c_nl /
+    sqrt(eps_inv)``."""
     batch, _, n_steps = signals.shape
+    maps = (eps_inv, rate, cnl, None)
     aex, bex, aey, bey = _coeffs(st, eps_inv, rate)
     f = _load_final(st, final)  # forward fields, run backwards
+    kerr = cnl is not None
+    r = g_r = None
+    if kerr:
+        f.maps = maps
+        r = cnl / torch.sqrt(eps_inv)
+        if need[0] or need[2]:
+            g_r = torch.zeros(r.shape, dtype=r.dtype, device=r.device)
     lam = _Fields(st, batch, signals.dtype, signals.device)  # adjoint fields
     need_b = need[0] or need[1]
     need_a = need[1]
@@ -910,27 +1044,39 @@ def _adjoint_backward_linear(st, eps_inv, rate, signals, final, ring, grad_trace
     lossy = st.has_pml or full_e
     tmp = lam.cur.clone()
     for n in range(n_steps - 1, -1, -1):
+        m_n = None
+        if st.mod is not None:
+            m_n = st.mod.factor(n)
+            aex, bex, aey, bey = _step_coeffs(st, maps, None, n)
+            b_src = _at(bex, sidx)
         # adjoint source: d L / d u^{n+1} at the probes (u = u_x + u_y)
         gk = grad_traces[:, :, n][:, pof] * pw
+        if kerr:  # the probes read u = G(w^{n+1})
+            gp, dgr = _kerr_derivs(st, f.total().reshape(batch, -1)[:, pidx], r.reshape(-1)[pidx])
+            if g_r is not None:
+                g_r.view(-1).index_add_(0, pidx, (dgr * gk).sum(0))
+            gk = gk * gp
         lam.ex.view(batch, -1).index_add_(1, pidx, gk)
         if st.two_d:
             lam.ey.view(batch, -1).index_add_(1, pidx, gk)
+        lex = lam.ex if m_n is None else lam.ex * m_n
+        ley = None if not st.two_d else (lam.ey if m_n is None else lam.ey * m_n)
         # forward: u^{n} from u^{n+1} and h^{n+1/2}
         jv = _source_values(signals, st.src, n) if has_src else None
         _curl_x(f.hy, f.cur)
         if need_b:
-            gb.addcmul_(lam.ex, f.cur)
+            gb.addcmul_(lex, f.cur)
         f.ex.addcmul_(bex, f.cur, value=-1.0)
         if st.two_d:
             _curl_y(f.hx, f.cur)
             if need_b:
-                gb.addcmul_(lam.ey, f.cur)
+                gb.addcmul_(ley, f.cur)
             f.ey.addcmul_(bey, f.cur, value=-1.0)
         if has_src:
             f.ex.view(batch, -1).index_add_(1, sidx, jv * b_src)
             lam_src = lam.ex.view(batch, -1)[:, sidx]
             if need_b:
-                gb.view(batch, -1).index_add_(1, sidx, -lam_src * jv)
+                gb.view(batch, -1).index_add_(1, sidx, -lex.reshape(batch, -1)[:, sidx] * jv)
             if g_sig is not None:
                 g_sig[:, :, n] = -(lam_src * b_src * st.src[1]) @ sone
         if lossy:
@@ -959,13 +1105,27 @@ def _adjoint_backward_linear(st, eps_inv, rate, signals, final, ring, grad_trace
         # transpose of the H step
         torch.mul(st.bhy, lam.hy, out=lam.dxu)
         _curl_x(lam.dxu, tmp)
-        lam.ex.sub_(tmp)
-        if st.two_d:
-            lam.ey.sub_(tmp)
-            torch.mul(st.bhx, lam.hx, out=lam.dyu)
-            _curl_y(lam.dyu, tmp)
+        if kerr:  # -dL/du^n in tmp, then through u^n = G(w^n)
+            if st.two_d:
+                torch.mul(st.bhx, lam.hx, out=lam.dyu)
+                tmp.add_(_curl_y(lam.dyu, lam.cur))
+            bx = (slice(None), *st.kerr_box)
+            tb = tmp[bx]
+            gp, dgr = _kerr_derivs(st, f.total()[bx], r[st.kerr_box])
+            if g_r is not None:
+                g_r[st.kerr_box].sub_((dgr * tb).sum(0))
+            tb.mul_(gp)
             lam.ex.sub_(tmp)
-            lam.ey.sub_(tmp)
+            if st.two_d:
+                lam.ey.sub_(tmp)
+        else:
+            lam.ex.sub_(tmp)
+            if st.two_d:
+                lam.ey.sub_(tmp)
+                torch.mul(st.bhx, lam.hx, out=lam.dyu)
+                _curl_y(lam.dyu, tmp)
+                lam.ex.sub_(tmp)
+                lam.ey.sub_(tmp)
         if st.has_pml:
             _scale(st, lam.hy, st.ahy, "hy", "mul_", False)
             if st.two_d:
@@ -973,16 +1133,20 @@ def _adjoint_backward_linear(st, eps_inv, rate, signals, final, ring, grad_trace
         progress.update(n_steps - n)
     # chain rule to eps_inv and rate, interior only (PML medium is not differentiated)
     C = st.courant
-    g_ei = g_rate = None
+    g_ei = g_rate = g_cnl = None
     inside = _interior_mask(st, signals)
     if need[0]:
         g_ei = (gb.sum(0) * C / (1 + 0.5 * C * rate)) * inside
+        if g_r is not None:  # r = c_nl eps_inv^(-1/2)
+            g_ei = g_ei - 0.5 * g_r * r / eps_inv * inside
+    if kerr and need[2]:
+        g_cnl = g_r / torch.sqrt(eps_inv) * inside
     if need[1]:
         den = 1 + 0.5 * C * rate
         da = -C / den**2
         db = -0.5 * C * C * eps_inv / den**2
         g_rate = (ga.sum(0) * da + gb.sum(0) * db) * inside
-    return g_ei, g_rate, None, None, g_sig
+    return g_ei, g_rate, g_cnl, None, g_sig
 
 
 def _interior_mask(st: _Setup, like: torch.Tensor) -> torch.Tensor:
@@ -995,6 +1159,7 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
     """Adjoint for nonlinear media: reversal by fixed-point iteration, local VJP per step."""
     batch, _, n_steps = signals.shape
     f = _load_final(st, final)
+    f.maps = maps
     lam = [torch.zeros_like(t) for t in final]
     grads = [None if m is None else torch.zeros_like(m) for m in maps]
     g_sig = torch.zeros_like(signals) if need[4] else None
@@ -1003,13 +1168,17 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
     pidx, pw, pof, _ = st.prb
     inside = _interior_slices(st)
     tol = 8 * torch.finfo(signals.dtype).eps
+    kerr = maps[2] is not None
     for n in range(n_steps - 1, -1, -1):
         gk = grad_traces[:, :, n][:, pof] * pw
+        if kerr:  # the probes read u = G(w): chain rule to w and to the maps in G
+            gk = _kerr_probe_vjp(st, f.total(), maps, grads, pidx, gk)
         lam[0].view(batch, -1).index_add_(1, pidx, gk)
         if st.two_d:
             lam[2].view(batch, -1).index_add_(1, pidx, gk)
         jv = _source_values(signals, st.src, n) if has_src else None
-        # invert the E step: u' = a(u) u + b(u) F, solved for u by fixed-point iteration
+        # invert the E step: w' = a(u) w + b(u) F with u = G(w) (saturable absorption makes
+        # a, b depend on u), solved for w by fixed-point iteration (one pass without it)
         cx = _ref_curl_x(f.hy)
         cy = _ref_curl_y(f.hx) if st.two_d else None
         jmap = torch.zeros_like(f.ex)
@@ -1022,7 +1191,7 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
         scale = max(float(u_next[inside].abs().max()), 1e-300)
         last = math.inf
         for _ in range(200):
-            aex, bex, _, _ = _coeffs(st, *_nl_maps(st, u, *maps))
+            aex, bex, _, _ = _step_coeffs(st, maps, _kerr_field(st, u, maps), n)
             u_new = (u_next - bex * forcing) / aex
             change = float((u_new - u)[inside].abs().max()) / scale
             u = u_new
@@ -1036,7 +1205,7 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
                 f"(relative change {change:.3g} at step {n}); the nonlinearity is too strong "
                 "for the reversible adjoint, use gradient='autograd'"
             )
-        co = _coeffs(st, *_nl_maps(st, u, *maps))
+        co = _step_coeffs(st, maps, _kerr_field(st, u, maps), n)
         f.ex.sub_(co[1] * fx).div_(co[0])
         if st.two_d:
             f.ey.sub_(co[3] * cy).div_(co[2])
@@ -1049,7 +1218,7 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
             j = None
             if has_src:
                 j = jv.detach().requires_grad_(need[4])
-            out = _ref_step(st, tuple(state), tuple(pm), j)
+            out = _ref_step(st, tuple(state), tuple(pm), j, None, n)
             wrt = (
                 state
                 + [m for m in pm if m is not None]
@@ -1075,6 +1244,31 @@ def _adjoint_backward_nonlinear(st, maps, signals, final, ring, grad_traces, nee
     return (*out_grads, g_sig)
 
 
+def _kerr_probe_vjp(
+    st: _Setup,
+    w: torch.Tensor,
+    maps: tuple,
+    grads: list[torch.Tensor | None],
+    pidx: torch.Tensor,
+    gk: torch.Tensor,
+) -> torch.Tensor:
+    """VJP of the probe read-out ``u = G(w)`` at the probe cells: returns ``dL/dw`` there
+    (shape of ``gk``) and adds the map gradients (``eps_inv``, ``c_nl``) into ``grads``."""
+    batch = w.shape[0]
+    with torch.enable_grad():
+        wv = w.detach().reshape(batch, -1)[:, pidx].requires_grad_(True)
+        local = [
+            m.detach().reshape(-1)[pidx].requires_grad_(True) if m is not None else None
+            for m in (maps[0], maps[2])
+        ]
+        u = _kerr_field(st, wv, (local[0], None, local[1], None), full=True)
+        res = torch.autograd.grad(u, [wv, *local], grad_outputs=gk)
+    for i, r in zip((0, 2), res[1:], strict=True):
+        if grads[i] is not None:
+            grads[i].view(-1).index_add_(0, pidx, r)
+    return res[0]
+
+
 def _state_tuple(st: _Setup, f: _Fields) -> tuple[torch.Tensor, ...]:
     if st.two_d:
         return f.ex, f.hy, f.ey, f.hx
@@ -1098,6 +1292,9 @@ def _insitu_backward(st, eps_inv, rate, signals, recorded, grad_traces, progress
         n = n_steps - 1 - m
         u_rep = f.total()
         du = recorded[n + 1] - recorded[n]
+        if st.mod is not None:
+            # the known, applied modulation of forward step n: v du / (C eps_inv eps_inv(t_n))
+            du = du / st.mod.factor(n)[inside[1:]]
         g_ei.add_((u_rep[inside] * du).sum(0))
         if sidx.numel():
             g_sig[:, :, n] = -(u_rep.reshape(batch, -1)[:, sidx] * sw) @ sone
@@ -1131,8 +1328,10 @@ def _prepare(
     nonlinear_speed,
     saturable_damping,
     saturation_amplitude,
-) -> tuple[tuple, float]:
-    """Normalised maps ``(eps_inv, rate, c_nl, b0)``; PML part detached, nonlinearity interior."""
+    nonlinear_amplitude,
+) -> tuple[tuple, float, float]:
+    """Normalised maps ``(eps_inv, rate, c_nl, b0)``; PML part detached, nonlinearity
+    interior; also ``1 / u_s^2`` and the Kerr saturation amplitude ``u_k``."""
     shape = grid.shape if grid.ndim == 2 else (grid.shape[0], 1)
 
     def as_map(name: str, value, unit: str) -> torch.Tensor | None:
@@ -1183,8 +1382,24 @@ def _prepare(
     rate = torch.where(inside > 0, rate, rate.detach())
     cnl = as_map("nonlinear_speed", nonlinear_speed, "m/s")
     b0 = as_map("saturable_damping", saturable_damping, "1/s")
+    u_k = check_real(
+        "nonlinear_amplitude",
+        nonlinear_amplitude,
+        low=0.0,
+        low_inclusive=False,
+        unit="field units",
+    )
     if cnl is not None:
         cnl = cnl * inside / grid.c_ref
+        slowest = torch.sqrt(eps_inv.detach()) + torch.clamp(cnl.detach(), max=0.0)
+        if bool((slowest <= 0).any()):
+            c_lin = float(grid.c_ref * torch.sqrt(eps_inv.detach()).reshape(-1)[slowest.argmin()])
+            raise ValueError(
+                "nonlinear_speed must keep the saturated speed wave_speed + nonlinear_speed > 0 "
+                f"m/s everywhere inside the PML-free interior, got "
+                f"{float(grid.c_ref * cnl.detach().reshape(-1)[slowest.argmin()])!r} m/s "
+                f"where wave_speed = {c_lin!r} m/s"
+            )
     if b0 is not None:
         if bool((b0 < 0).any()):
             raise ValueError(f"saturable_damping must be >= 0 1/s, got min {float(b0.min())!r}")
@@ -1196,15 +1411,27 @@ def _prepare(
         low_inclusive=False,
         unit="field units",
     )
-    return (eps_inv, rate, cnl, b0), 1.0 / sat**2
+    return (eps_inv, rate, cnl, b0), 1.0 / sat**2, u_k
 
 
 def _interior_mask_grid(grid: Grid, like: torch.Tensor) -> torch.Tensor:
     return grid.interior.to(dtype=like.dtype, device=like.device)
 
 
-def _check_courant(grid: Grid, eps_inv: torch.Tensor) -> None:
-    c_max_norm = math.sqrt(float(eps_inv.detach().max()))
+def _check_courant(
+    grid: Grid,
+    eps_inv: torch.Tensor,
+    mod: _Modulation | None = None,
+    cnl: torch.Tensor | None = None,
+) -> None:
+    """Courant check against the largest speed any cell can reach: the saturated Kerr speed
+    ``c + max(dc, 0)`` and the smallest permittivity of the modulation."""
+    eps_inv = eps_inv.detach()
+    if cnl is not None:
+        eps_inv = (torch.sqrt(eps_inv) + torch.clamp(cnl.detach(), min=0.0)) ** 2
+    if mod is not None:  # the smallest eps_r over the modulation: eps_r (1 - depth)
+        eps_inv = eps_inv * mod.max_factor()
+    c_max_norm = math.sqrt(float(eps_inv.max()))
     bound = 1.0 / math.sqrt(grid.ndim)
     if grid.courant * c_max_norm > bound * (1 + 1e-12):
         c_max = c_max_norm * grid.c_ref
@@ -1214,6 +1441,20 @@ def _check_courant(grid: Grid, eps_inv: torch.Tensor) -> None:
             f"c_max * dt / dx = {grid.courant * c_max_norm:.6g}); "
             f"use dt <= {bound * grid.dx / c_max!r} s"
         )
+
+
+def _support_box(grid: Grid, cnl: torch.Tensor) -> tuple[slice, slice]:
+    """Bounding box of the Kerr map's support: the interior when it is differentiated
+    (``dG/dc_nl != 0`` where ``c_nl = 0``), else the box around its nonzero cells."""
+    p = grid.pml_cells
+    ny = grid.shape[1] if grid.ndim == 2 else 1
+    if cnl.requires_grad:
+        return (slice(p, grid.shape[0] - p), slice(p, ny - p) if grid.ndim == 2 else slice(0, 1))
+    nz = torch.nonzero(cnl.detach() != 0)
+    if nz.numel() == 0:
+        return (slice(0, 0), slice(0, 0))
+    lo, hi = nz.min(0).values.tolist(), nz.max(0).values.tolist()
+    return (slice(lo[0], hi[0] + 1), slice(lo[1], hi[1] + 1))
 
 
 def _validate(grid: Grid, sources, signals, probes) -> None:
@@ -1241,15 +1482,27 @@ def _checked_setup(
     signals: torch.Tensor,
     probes: list[Any],
     *medium: Any,
+    speed_modulation: SpeedModulation | None = None,
 ) -> tuple[tuple, _Setup, bool]:
     """Validate a run, prepare the medium maps (``medium``: the medium arguments of
     :func:`simulate` in order), check Courant and build the set-up; returns
     ``(maps, setup, nonlinear)``."""
     _validate(grid, sources, signals, probes)
-    maps, inv_sat2 = _prepare(grid, signals, *medium)
-    _check_courant(grid, maps[0])
+    if speed_modulation is not None and not isinstance(speed_modulation, SpeedModulation):
+        raise ValueError(
+            f"speed_modulation must be a SpeedModulation or None, got {speed_modulation!r}"
+        )
+    maps, inv_sat2, u_k = _prepare(grid, signals, *medium)
+    mod = None
+    if speed_modulation is not None:
+        mod = _Modulation(grid, speed_modulation, signals.dtype, signals.device)
+    _check_courant(grid, maps[0], mod, maps[2])
     nonlinear = maps[2] is not None or maps[3] is not None
     st = _make_setup(grid, sources, probes, signals.dtype, signals.device, nonlinear, inv_sat2)
+    st.mod = mod
+    st.kerr_amp = u_k
+    if maps[2] is not None:
+        st.kerr_box = _support_box(grid, maps[2])
     return maps, st, nonlinear
 
 
@@ -1264,8 +1517,10 @@ def simulate(
     damping: torch.Tensor | float | None = None,
     conductivity: torch.Tensor | float | None = None,
     nonlinear_speed: torch.Tensor | float | None = None,
+    nonlinear_amplitude: float = 1.0,
     saturable_damping: torch.Tensor | float | None = None,
     saturation_amplitude: float = 1.0,
+    speed_modulation: SpeedModulation | None = None,
     gradient: str = "autograd",
     progress: bool = False,
 ) -> torch.Tensor:
@@ -1283,11 +1538,22 @@ def simulate(
         permittivity: relative permittivity map (alternative to ``wave_speed``).
         damping: damping-rate map ``gamma`` (1/s), ``u_t = ... - gamma u``.
         conductivity: conductivity map (S/m), rate ``sigma / (eps0 eps_r)`` (TM optics).
-        nonlinear_speed: Kerr-like ``c_nl`` (m/s per field unit squared):
-            ``c(u) = wave_speed + c_nl u^2``.
+        nonlinear_speed: saturable Kerr speed change ``dc`` (m/s; map or scalar, interior
+            only): the local wave speed is ``c(w) = wave_speed + dc s(w / u_k)``,
+            ``s(x) = x^2 / (1 + x^2)`` in [0, 1), so it stays between ``wave_speed`` and
+            ``wave_speed + dc`` (``w``: the field's linear-equivalent amplitude, see the
+            package docstring; for weak fields ``c ~ wave_speed + (dc / u_k^2) u^2``).
+            ``wave_speed + dc`` must be > 0; the Courant check uses
+            ``wave_speed + max(dc, 0)``.
+        nonlinear_amplitude: the Kerr saturation amplitude ``u_k`` (field units), > 0:
+            half of ``dc`` is reached at ``|w| = u_k``.
         saturable_damping: saturable absorption ``b0`` (1/s): extra damping
             ``b0 / (1 + (u / saturation_amplitude)^2)``.
         saturation_amplitude: field amplitude of saturation (field units), > 0.
+        speed_modulation: a time-modulated permittivity
+            ``eps_r(x, t) = eps_r(x) (1 + depth cos(2 pi f t - k x))`` in a box (see
+            :class:`SpeedModulation`), or None. All three gradient modes support it; the
+            in-situ replay runs the modulation forward in time, as hardware would.
         gradient: ``"autograd"``, ``"adjoint"`` (reversible, memory independent of the
             number of steps) or ``"insitu"`` (physical time-reversed replay; linear media,
             gradients for the wave speed / permittivity and the signals).
@@ -1313,6 +1579,8 @@ def simulate(
         nonlinear_speed,
         saturable_damping,
         saturation_amplitude,
+        nonlinear_amplitude,
+        speed_modulation=speed_modulation,
     )
     prog = Progress(signals.shape[-1], label=f"fdtd {gradient}", enabled=progress)
     needs_grad = torch.is_grad_enabled() and (
@@ -1360,8 +1628,10 @@ def field_snapshots(
     damping: torch.Tensor | float | None = None,
     conductivity: torch.Tensor | float | None = None,
     nonlinear_speed: torch.Tensor | float | None = None,
+    nonlinear_amplitude: float = 1.0,
     saturable_damping: torch.Tensor | float | None = None,
     saturation_amplitude: float = 1.0,
+    speed_modulation: SpeedModulation | None = None,
 ) -> torch.Tensor:
     """Field ``u`` after every ``every``-th step (no gradient).
 
@@ -1385,12 +1655,14 @@ def field_snapshots(
         nonlinear_speed,
         saturable_damping,
         saturation_amplitude,
+        nonlinear_amplitude,
+        speed_modulation=speed_modulation,
     )
     snaps: list[torch.Tensor] = []
 
     def on_step(n: int, f: _Fields) -> None:
         if (n + 1) % every == 0:
-            snaps.append(f.total().clone().reshape(signals.shape[0], *grid.shape))
+            snaps.append(f.field().clone().reshape(signals.shape[0], *grid.shape))
 
     with torch.no_grad():
         _run_fast(st, maps, signals, st.src, None, on_step=on_step, final=False)

@@ -21,6 +21,7 @@ __all__ = [
     "PointProbe",
     "PointSource",
     "RegionProbe",
+    "SpeedModulation",
     "stable_time_step",
 ]
 
@@ -221,3 +222,53 @@ def _index(grid: Grid, x: float, axis: int) -> int:
     pos = [0.0] * grid.ndim
     pos[axis] = x
     return grid.cell(tuple(pos))[axis]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeedModulation:
+    """A time-modulated medium (travelling-wave permittivity modulation along x).
+
+    Inside the box ``[lower, upper]`` (m; cells whose centres lie in it, intersected with
+    the interior outside the PML; ``None`` for both = the whole interior) the relative
+    permittivity becomes ``eps_r(x, t) = eps_r(x) * (1 + depth * cos(2 pi frequency t -
+    wavenumber x))``, i.e. the local speed ``c(x, t) = c(x) / sqrt(1 + depth cos(...))``.
+    It is applied to the ``eps_r du/dt`` term of each leapfrog E step at the step's centre
+    time ``t = (n + 1/2) dt``. With ``wavenumber != 0`` and ``frequency > 0`` the
+    modulation travels along +x at ``frequency * 2 pi / wavenumber`` m/s, which breaks
+    reciprocity; ``frequency > 0`` alone breaks time-reversal symmetry.
+
+    Attributes:
+        depth: modulation depth, in [0, 1) (dimensionless).
+        frequency: modulation frequency (Hz), >= 0.
+        wavenumber: modulation wavenumber along x (rad/m); 0 = a standing (uniform in
+            space) modulation.
+        lower: lower corner of the modulated box (m; a float in 1-D or ``(x0, y0)``), or
+            None together with ``upper`` for the whole interior.
+        upper: upper corner (m), or None.
+    """
+
+    depth: float
+    frequency: float
+    wavenumber: float = 0.0
+    lower: tuple[float, ...] | float | None = None
+    upper: tuple[float, ...] | float | None = None
+
+    def __post_init__(self) -> None:
+        check_real("depth", self.depth, low=0.0, high=1.0, high_inclusive=False)
+        check_real("frequency", self.frequency, low=0.0, unit="Hz")
+        check_real("wavenumber", self.wavenumber, unit="rad/m")
+        if (self.lower is None) != (self.upper is None):
+            raise ValueError(
+                "lower and upper (m) must both be given or both be None (the whole interior), "
+                f"got lower={self.lower!r}, upper={self.upper!r}"
+            )
+
+    def mask(self, grid: Grid) -> torch.Tensor:
+        """Bool mask, shape ``grid.shape``: the modulated cells (box and interior)."""
+        inside = grid.interior
+        if self.lower is None:
+            return inside
+        lo, hi = grid.cell(self.lower), grid.cell(self.upper)
+        box = torch.zeros(grid.shape, dtype=torch.bool)
+        box[tuple(slice(min(a, b), max(a, b) + 1) for a, b in zip(lo, hi, strict=True))] = True
+        return box & inside
