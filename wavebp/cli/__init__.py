@@ -13,7 +13,12 @@ from collections.abc import Sequence
 __all__ = ["build_parser", "main"]
 
 # Subcommand modules, in the order ``wavebp --help`` lists them.
-_COMMANDS: tuple[str, ...] = ("wavebp.cli._demo", "wavebp.cli._train", "wavebp.cli._paper")
+_COMMANDS: tuple[str, ...] = (
+    "wavebp.cli._demo",
+    "wavebp.cli._train",
+    "wavebp.cli._paper",
+    "wavebp.cli._reciprocity",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

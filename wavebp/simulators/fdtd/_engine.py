@@ -78,10 +78,14 @@ class _Modulation:
         x = torch.arange(grid.shape[0], dtype=dtype, device=device) * grid.dx
         self.kx = (float(cfg.wavenumber) * x).reshape(-1, 1)
         self.mask = cfg.mask(grid).to(dtype=dtype, device=device).reshape(shape)
+        # the modulation clock: step n is centred at t = (start + direction (n + 1/2)) dt
+        # (``simulate``: start 0, direction +1; ``evolve`` may restart or reverse it)
+        self.start = 0.0
+        self.direction = 1.0
 
     def factor(self, n: int) -> torch.Tensor:
         """``eps_inv`` multiplier during step ``n``, shape ``(nx, ny)``."""
-        phase = self.omega_dt * (n + 0.5) - self.kx
+        phase = self.omega_dt * (self.start + self.direction * (n + 0.5)) - self.kx
         return 1.0 / (1.0 + self.depth * self.mask * torch.cos(phase))
 
     def max_factor(self) -> torch.Tensor:
@@ -323,6 +327,27 @@ class _Fields:
             self.u = torch.zeros(batch, nx, ny, **z)
             self.dyu = torch.zeros(batch, nx, ny - 1, **z)
 
+    def load(self, u: torch.Tensor, u_y: torch.Tensor | None, hy, hx) -> None:
+        """Set the state: total field ``u``, its y split part ``u_y`` (2-D; ``u_x = u -
+        u_y``), ``h_y`` and ``h_x`` (all batch-first, ``(batch, nx, ny)`` layout)."""
+        if self.st.two_d:
+            torch.sub(u, u_y, out=self.ex)
+            self.ey.copy_(u_y)
+            self.hx.copy_(hx)
+        else:
+            self.ex.copy_(u)
+        self.hy.copy_(hy)
+
+    def state(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """Copies of ``(u, u_y, h_y, h_x)``; ``u_y`` zero outside the PML strips (only the sum
+        ``u`` matters there), None in 1-D."""
+        if not self.st.two_d:
+            return self.ex.clone(), None, self.hy.clone(), None
+        st, p = self.st, self.st.p
+        u_y = self.ey.clone()
+        u_y[:, p : st.nx - p, p : st.ny - p] = 0.0
+        return self.ex + self.ey, u_y, self.hy.clone(), self.hx.clone()
+
     def total(self) -> torch.Tensor:
         """``u = u_x + u_y`` (a work buffer in 2-D; the field itself in 1-D)."""
         if not self.st.two_d:
@@ -466,6 +491,31 @@ class _StripFields:
             self.cury = torch.zeros(batch, nx, ny, **z)
         self.tmp = [torch.zeros(batch, p, ny, **z), torch.zeros(batch, nx, p, **z)] if p else []
 
+    def load(self, u: torch.Tensor, u_y: torch.Tensor | None, hy, hx) -> None:
+        """Set the state (as :meth:`_Fields.load`): ``u``, and the split parts the strips
+        keep: ``u_x = u - u_y`` in the x-strips, ``u_y`` in the y-strips."""
+        self.u.copy_(u)
+        for dim, sl, part, *_ in self.strips:
+            if dim == 1:
+                part.copy_(u[sl] if u_y is None else u[sl] - u_y[sl])
+            else:
+                part.copy_(u_y[sl])
+        self.hy.copy_(hy)
+        if self.st.two_d:
+            self.hx.copy_(hx)
+
+    def state(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """Copies of ``(u, u_y, h_y, h_x)`` as :meth:`_Fields.state`: ``u_y = u - u_x`` in the
+        x-strips, the kept ``u_y`` in the y-strips (corners too), zero elsewhere."""
+        if not self.st.two_d:
+            return self.u.clone(), None, self.hy.clone(), None
+        u_y = torch.zeros_like(self.u)
+        for want in (1, 2):  # x-strips first: the y-strips' own u_y wins in the corners
+            for dim, sl, part, *_ in self.strips:
+                if dim == want:
+                    u_y[sl] = self.u[sl] - part if dim == 1 else part
+        return self.u.clone(), u_y, self.hy.clone(), self.hx.clone()
+
     def total(self) -> torch.Tensor:
         return self.u
 
@@ -542,17 +592,26 @@ def _run_fast(
     ring_store: list[torch.Tensor] | None = None,
     on_step: Any = None,
     progress: Progress | None = None,
-    final: bool = True,
-) -> tuple[torch.Tensor | None, _Fields | None]:
+    final: bool | str = True,
+    init: tuple | None = None,
+) -> tuple[torch.Tensor | None, Any]:
     """Run all steps in place; returns probe traces ``(B, P, N)`` and the final fields as
-    split fields (None when ``final`` is False)."""
+    split fields (None when ``final`` is False; the kernel's own fields, :class:`_Fields` or
+    :class:`_StripFields`, when ``final == "kernel"``). ``init``: the initial state
+    ``(u, u_y, h_y, h_x)`` (see :meth:`_Fields.load`; linear media) instead of rest."""
     eps_inv, rate = maps[0], maps[1]
     batch, _, n_steps = signals.shape
     if _strip_ok(st, src):
-        traces, g = _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress)
+        traces, g = _run_strip(
+            st, maps, signals, src, prb, ring_store, on_step, progress, init=init
+        )
+        if final == "kernel":
+            return traces, g
         return traces, (g.to_split() if final else None)
     f = _Fields(st, batch, signals.dtype, signals.device)
     f.maps = maps
+    if init is not None:
+        f.load(*init)
     kerr = maps[2] is not None
     traces = None
     if prb is not None:
@@ -602,7 +661,7 @@ def _strip_ok(st: _Setup, src: _Cells | None = None) -> bool:
     return not st.nonlinear and st.mod is None and not in_x_pml
 
 
-def _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress):
+def _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress, init=None):
     """:func:`_run_fast` for linear media with the strip kernel; returns the strip fields."""
     eps_inv, rate = maps[0], maps[1]
     batch, _, n_steps = signals.shape
@@ -612,6 +671,8 @@ def _run_strip(st, maps, signals, src, prb, ring_store, on_step, progress):
     a_int, b_int = (1 - 0.5 * C * rate) / den, C * eps_inv / den
     lossy = bool((rate != 0).any())
     f = _StripFields(st, batch, co, a_int, b_int, lossy, signals.dtype, signals.device)
+    if init is not None:
+        f.load(*init)
     traces = None
     if prb is not None:
         traces = signals.new_zeros(batch, prb[3].shape[1], n_steps)

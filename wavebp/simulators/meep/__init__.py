@@ -15,6 +15,12 @@ Public API:
         power transmission of a 1-D slab (normalised units, length unit ``a``).
     ``meep_reciprocity_traces(*, grid, port_a, port_b, signal, n_steps, permittivity=None)``:
         time-domain S21 and S12 (``Ez`` at b driven at a, and the reverse).
+    ``meep_reciprocity_example(*, gyrotropic, fast=True, resolution=None)``: reciprocity,
+        losslessness, time reversal and in-situ gradient error of a magneto-optic
+        (gyrotropic) slab or its reciprocal twin (a dict of floats, for
+        ``wavebp.analysis.reciprocity``); ``meep_faraday_rotation(*, bias, ...)``: the Faraday
+        rotation of a slab; ``gyrotropic_lorentzian_permittivity``: Meep's gyrotropic
+        Lorentzian tensor (no Meep needed).
 """
 
 from wavebp.simulators.meep._adapter import (
@@ -22,5 +28,17 @@ from wavebp.simulators.meep._adapter import (
     meep_simulate,
     meep_slab_transmission,
 )
+from wavebp.simulators.meep._reciprocity import (
+    gyrotropic_lorentzian_permittivity,
+    meep_faraday_rotation,
+    meep_reciprocity_example,
+)
 
-__all__ = ["meep_reciprocity_traces", "meep_simulate", "meep_slab_transmission"]
+__all__ = [
+    "gyrotropic_lorentzian_permittivity",
+    "meep_faraday_rotation",
+    "meep_reciprocity_example",
+    "meep_reciprocity_traces",
+    "meep_simulate",
+    "meep_slab_transmission",
+]
