@@ -18,6 +18,9 @@ _COMMANDS: tuple[str, ...] = (
     "wavebp.cli._train",
     "wavebp.cli._paper",
     "wavebp.cli._reciprocity",
+    "wavebp.cli._codesign",
+    "wavebp.cli._coupler_table",
+    "wavebp.cli._sweep",
 )
 
 

@@ -310,6 +310,58 @@ class Mesh(torch.nn.Module):
                 psi[list(imp.nonreciprocal_mzis)] = imp.nonreciprocal_phase
             self.psi = psi
 
+    def set_static_errors(
+        self,
+        *,
+        coupler_error: torch.Tensor | None = None,
+        theta_offset: torch.Tensor | None = None,
+        phi_offset: torch.Tensor | None = None,
+        loss_db: torch.Tensor | None = None,
+    ) -> None:
+        """Set explicit static errors of one chip (e.g. from a device model), as buffers.
+
+        Replaces the stored coupler errors, phase offsets and per-MZI losses (``None``
+        clears that error); the other settings of :attr:`imperfections` (DAC, crosstalk,
+        non-reciprocal phase) stay. A mesh without imperfections gets
+        ``MeshImperfections()`` so that the offsets take effect.
+
+        Args:
+            coupler_error: splitting errors ``(e1, e2)`` in rad, real ``(M, 2)``, each in
+                ``(-pi/4, pi/4)``.
+            theta_offset: static offset of each internal phase in rad, real ``(M,)``.
+            phi_offset: static offset of each external phase in rad, real ``(M,)``.
+            loss_db: insertion loss of each MZI in dB, real ``(M,)``, ``>= 0``.
+        """
+        m = self.layout.n_mzis
+        rdt, dev = self.theta.dtype, self.theta.device
+
+        def take(name: str, value: torch.Tensor | None, shape: tuple[int, ...]):
+            if value is None:
+                return None
+            if not isinstance(value, torch.Tensor) or value.is_complex():
+                raise ValueError(f"{name} must be a real torch.Tensor of shape {shape} or None")
+            if tuple(value.shape) != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"{name} must be finite everywhere")
+            return value.detach().to(dtype=rdt, device=dev)
+
+        ce = take("coupler_error", coupler_error, (m, 2))
+        if ce is not None and bool((ce.abs() >= math.pi / 4).any()):
+            bad = float(ce.abs().max())
+            raise ValueError(f"coupler_error must be in (-pi/4, pi/4) rad, got |e| = {bad!r}")
+        loss = take("loss_db", loss_db, (m,))
+        if loss is not None and bool((loss < 0).any()):
+            raise ValueError(f"loss_db must be >= 0 dB, got {float(loss.min())!r}")
+        self.coupler_error = ce
+        self.theta_offset = take("theta_offset", theta_offset, (m,))
+        self.phi_offset = take("phi_offset", phi_offset, (m,))
+        self.loss_amplitude = (
+            None if loss is None else insertion_loss_amplitude(loss.double()).to(rdt)
+        )
+        if self._imperfections is None:
+            self._imperfections = MeshImperfections()
+
     # ------------------------------------------------------------------ physics
     @property
     def n_ports(self) -> int:

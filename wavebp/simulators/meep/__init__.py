@@ -15,6 +15,12 @@ Public API:
         power transmission of a 1-D slab (normalised units, length unit ``a``).
     ``meep_reciprocity_traces(*, grid, port_a, port_b, signal, n_steps, permittivity=None)``:
         time-domain S21 and S12 (``Ez`` at b driven at a, and the reverse).
+    ``CouplerGeometry``, ``meep_coupler_response(geometry, *, resolution, ...)``: the 2-D
+        effective-index directional coupler (eigenmode source and mode monitors, S-parameter
+        column over a wavelength band); ``meep_supermode_indices``: its supermodes from
+        Meep's eigenmode solver.
+    ``supermode_indices``, ``supermode_coupler_response``: the analytic two-slab supermodes
+        and the adiabatic coupled-mode coupler (no Meep needed), for cross-checks.
     ``meep_reciprocity_example(*, gyrotropic, fast=True, resolution=None)``: reciprocity,
         losslessness, time reversal and in-situ gradient error of a magneto-optic
         (gyrotropic) slab or its reciprocal twin (a dict of floats, for
@@ -28,6 +34,13 @@ from wavebp.simulators.meep._adapter import (
     meep_simulate,
     meep_slab_transmission,
 )
+from wavebp.simulators.meep._coupler import (
+    CouplerGeometry,
+    meep_coupler_response,
+    meep_supermode_indices,
+    supermode_coupler_response,
+    supermode_indices,
+)
 from wavebp.simulators.meep._reciprocity import (
     gyrotropic_lorentzian_permittivity,
     meep_faraday_rotation,
@@ -35,10 +48,15 @@ from wavebp.simulators.meep._reciprocity import (
 )
 
 __all__ = [
+    "CouplerGeometry",
     "gyrotropic_lorentzian_permittivity",
+    "meep_coupler_response",
     "meep_faraday_rotation",
     "meep_reciprocity_example",
     "meep_reciprocity_traces",
     "meep_simulate",
     "meep_slab_transmission",
+    "meep_supermode_indices",
+    "supermode_coupler_response",
+    "supermode_indices",
 ]

@@ -23,7 +23,9 @@ def mesh_matrix_reference(
     output_phase: torch.Tensor | None,
     layout: MeshLayout,
 ) -> torch.Tensor:
-    """Multiply out a mesh one MZI at a time (a Python loop; for tests only).
+    """Multiply out a mesh one MZI at a time (a Python loop: the definition the fast engine is
+    tested against, and the path for per-MZI transfers the engine cannot take, e.g. a
+    common-mode phase per MZI in :func:`wavebp.photonic.chip_matrix`).
 
     Args:
         mzi_matrices: complex ``(n_mzis, 2, 2)``, the transfer matrix of each MZI in layout
