@@ -7,7 +7,7 @@ OUT ?= runs/demo
 export OMP_NUM_THREADS ?= 2
 export MPLBACKEND := Agg
 
-.PHONY: run test lint notebooks bench bench-setup paper setup clean
+.PHONY: run test lint notebooks bench bench-setup paper reciprocity codesign sweep coupler-table setup clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,19 @@ notebooks: $(STAMP)
 
 paper: $(STAMP)
 	$(VENV)/bin/wavebp paper --fast --out runs/paper-fast --overwrite
+
+reciprocity: $(STAMP)
+	$(VENV)/bin/wavebp reciprocity --out runs/reciprocity --overwrite
+
+codesign: $(STAMP)
+	$(VENV)/bin/wavebp codesign --out runs/codesign --overwrite
+
+sweep: $(STAMP)
+	$(VENV)/bin/wavebp sweep --out runs/sweep --resume
+
+# Recomputes the shipped directional-coupler table with Meep (about 8 min on one core).
+coupler-table: $(STAMP)
+	OMP_NUM_THREADS=1 $(VENV)/bin/wavebp coupler-table --out wavebp/data/couplers --overwrite --check
 
 bench-setup:
 	bash benchmarks/setup_anchors.sh

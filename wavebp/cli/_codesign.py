@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from wavebp.cli._args import float_list
+
 __all__ = ["EXAMPLES", "HELP", "NAME", "add_arguments", "run"]
 
 NAME = "codesign"
@@ -22,18 +24,6 @@ EXAMPLES = (
     "wavebp codesign --sigmas 0,2,5,10 --chips 50 --phase-sigma 0.01 --out runs/cd2",
     "wavebp codesign --coupler-model coupled-mode --wavelength-gap-sigma 5 --out runs/cd3",
 )
-
-
-def _floats(option: str):
-    def parse(text: str) -> tuple[float, ...]:
-        try:
-            return tuple(float(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{option} takes comma-separated numbers (e.g. 0,2,5,10), got {text!r}"
-            ) from None
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,14 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chips", type=int, default=None, help="chips per Monte-Carlo point")
     parser.add_argument(
         "--sigmas",
-        type=_floats("--sigmas"),
+        type=float_list("--sigmas"),
         default=None,
         metavar="NM[,NM...]",
         help="coupler gap-error stds in nm (default 0,2,5,10; fast 0,5,10)",
     )
     parser.add_argument(
         "--wavelengths",
-        type=_floats("--wavelengths"),
+        type=float_list("--wavelengths"),
         default=None,
         metavar="NM[,NM...]",
         help="operating wavelengths in nm (default 1530..1565 step 5; fast 1530,1550,1565)",

@@ -8,6 +8,8 @@ import sys
 import time
 import traceback
 
+from wavebp.cli._args import choice_list
+
 __all__ = ["EXAMPLES", "HELP", "NAME", "add_arguments", "run"]
 
 NAME = "reciprocity"
@@ -26,21 +28,11 @@ EXAMPLES = (
 _ENGINES = ("mesh", "tmm", "fdtd", "meep")
 
 
-def _engines(text: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    bad = [n for n in names if n not in _ENGINES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"--engines takes a comma-separated subset of {','.join(_ENGINES)}, got {text!r}"
-        )
-    return names
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the options of ``wavebp reciprocity``."""
     parser.add_argument(
         "--engines",
-        type=_engines,
+        type=choice_list("--engines", _ENGINES),
         default=None,
         metavar="E[,E...]",
         help="engines to run, from mesh,tmm,fdtd,meep (default: all; with --fast: all but meep)",

@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from wavebp.cli._args import choice_list, float_list
+
 __all__ = ["EXAMPLES", "HELP", "NAME", "add_arguments", "run"]
 
 NAME = "sweep"
@@ -28,34 +30,6 @@ EXAMPLES = (
 _FAST_CHIPS = 4
 _FULL_CHIPS = 20
 _FAST_GAPS = (0.0, 5.0, 10.0)
-
-
-def _floats(option: str):
-    def parse(text: str) -> tuple[float, ...]:
-        try:
-            values = tuple(float(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{option} takes comma-separated numbers (e.g. 0,2,5,10), got {text!r}"
-            ) from None
-        if not values:
-            raise argparse.ArgumentTypeError(f"{option} needs at least one number, got {text!r}")
-        return values
-
-    return parse
-
-
-def _words(option: str, allowed: tuple[str, ...]):
-    def parse(text: str) -> tuple[str, ...]:
-        values = tuple(part.strip() for part in text.split(",") if part.strip())
-        bad = [v for v in values if v not in allowed]
-        if bad or not values:
-            raise argparse.ArgumentTypeError(
-                f"{option} takes a comma-separated subset of {','.join(allowed)}, got {text!r}"
-            )
-        return values
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,35 +88,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grid = parser.add_argument_group("grid (comma-separated values; every combination runs)")
     grid.add_argument(
         "--gap-sigma-nm",
-        type=_floats("--gap-sigma-nm"),
+        type=float_list("--gap-sigma-nm"),
         default=None,
         metavar="NM[,NM...]",
         help="coupler gap-error stds in nm (default 0,2,5,10; fast 0,5,10)",
     )
     grid.add_argument(
         "--phase-sigma",
-        type=_floats("--phase-sigma"),
+        type=float_list("--phase-sigma"),
         default=(0.0,),
         metavar="RAD[,RAD...]",
         help="static phase-offset stds in rad (default 0)",
     )
     grid.add_argument(
         "--loss-db",
-        type=_floats("--loss-db"),
+        type=float_list("--loss-db"),
         default=(0.0,),
         metavar="DB[,DB...]",
         help="insertion loss per MZI in dB (default 0)",
     )
     grid.add_argument(
         "--wavelength-nm",
-        type=_floats("--wavelength-nm"),
+        type=float_list("--wavelength-nm"),
         default=(1550.0,),
         metavar="NM[,NM...]",
         help="operating wavelengths in nm (default 1550)",
     )
     grid.add_argument(
         "--correction",
-        type=_words("--correction", ("none", "rescaled", "corrected")),
+        type=choice_list("--correction", ("none", "rescaled", "corrected")),
         default=("none", "corrected"),
         metavar="MODE[,MODE...]",
         help="phase programming: none | rescaled (for the wavelength) | corrected "
@@ -150,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     grid.add_argument(
         "--training",
-        type=_words("--training", ("nominal", "aware")),
+        type=choice_list("--training", ("nominal", "aware")),
         default=("nominal", "aware"),
         metavar="T[,T...]",
         help="networks: nominal | aware (hardware-aware training); default both",
