@@ -47,6 +47,11 @@ def test_fast_run_and_refuses_to_overwrite(tmp_path, capsys):
 def test_bad_values_exit_2(tmp_path, capsys):
     assert _run(["--chips", "0", "--out", str(tmp_path / "x")]) == 2
     assert "n_chips" in capsys.readouterr().err
+    # a wavelength outside the shipped coupler table: refused before training, no run folder
+    out = tmp_path / "wl"
+    assert _run(["--fast", "--wavelengths", "1450", "--out", str(out)]) == 2
+    assert "wavelengths_nm entries must be in [1500, 1600] nm" in capsys.readouterr().err
+    assert not out.exists()
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     with pytest.raises(SystemExit):

@@ -64,6 +64,8 @@ def test_bad_grid_flags_are_parse_errors(argv, message, capsys):
         (["--chips", "0"], "chips must be an integer >= 1"),
         (["--workers", "-1"], "n_workers must be an integer >= 0"),
         (["--scheduler", "nohost"], "scheduler must be None"),
+        # outside the shipped coupler table (1500-1600 nm): refused before any training
+        (["--wavelength-nm", "1450"], "wavelength_nm entries must be in [1500, 1600] nm"),
     ],
 )
 def test_bad_values_exit_2(tmp_path, monkeypatch, argv, message, capsys):

@@ -155,3 +155,8 @@ def test_bad_inputs_rejected():
         correct_phases(target.layout, coupler_error=torch.zeros(2, 2), **kw)
     with pytest.raises(ValueError, match=r"coupler_error must be in \(-pi/4, pi/4\)"):
         correct_phases(target.layout, coupler_error=torch.full((3, 2), 0.8), **kw)
+    # the optional measured quantities are (M,) too: a wrong shape is named, not broadcast
+    e = torch.zeros(3, 2, dtype=torch.float64)
+    for name in ("theta_offset", "phi_offset", "common_phase"):
+        with pytest.raises(ValueError, match=rf"{name} must be a real tensor of shape \(3,\)"):
+            correct_phases(target.layout, coupler_error=e, **kw, **{name: torch.zeros(1)})

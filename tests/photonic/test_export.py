@@ -59,6 +59,24 @@ def test_phase_settings_round_trip(mesh, tmp_path, suffix):
     torch.testing.assert_close(rebuilt.matrix(), mesh.matrix(), rtol=0, atol=1e-13)
 
 
+def test_exported_powers_compensate_thermal_crosstalk(tmp_path):
+    # reck(6) has columns with several MZIs, so heaters of one kind see each other
+    mesh = Mesh(
+        6, topology="reck", dtype=torch.complex128, generator=torch.Generator().manual_seed(3)
+    )
+    shifter = ThermoOpticShifter(crosstalk=0.05, crosstalk_decay=0.3)
+    _, json_path = export_phase_settings(mesh, tmp_path, wavelength=1550e-9, shifter=shifter)
+    got = read_phase_settings(json_path)
+    layout = mesh.layout
+    # driven with the exported powers, the heaters (crosstalk included) give the phases
+    for key in ("theta", "phi"):
+        back = shifter.phase(got[f"{key}_power"], wavelength=1550e-9, layout=layout)
+        # dense solve in float64 then the forward map: rounding only, the phases ~2 pi
+        torch.testing.assert_close(torch.remainder(back, TWO_PI), got[key], rtol=0, atol=1e-12)
+    naive = shifter.phase(shifter.power(got["theta"]), wavelength=1550e-9, layout=layout)
+    assert float((torch.remainder(naive, TWO_PI) - got["theta"]).abs().max()) > 1e-3
+
+
 def test_json_metadata(mesh, tmp_path):
     _, json_path = export_phase_settings(mesh, tmp_path, wavelength=1550e-9)
     rec = json.loads(json_path.read_text())

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         record = run_codesign(
             config, args.out, overwrite=args.overwrite, progress=False if args.no_progress else None
         )
-    except (FileExistsError, ImportError) as err:
+    except (ValueError, FileExistsError, ImportError) as err:
         print(f"wavebp codesign: error: {err}", file=sys.stderr)
         return 2
     print(f"coupler model: {record['coupler_model']}")

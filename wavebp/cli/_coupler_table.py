@@ -128,9 +128,10 @@ def run(args: argparse.Namespace) -> int:
 
     from wavebp.devices import compute_coupler_table
 
-    resolution = args.resolution or (20.0 if args.fast else 40.0)
-    n_gaps = args.n_gaps or (4 if args.fast else 5)
-    n_f = args.n_frequencies or (6 if args.fast else 21)
+    # "is None", not "or": an explicit 0 must reach the validation, not become the default
+    resolution = args.resolution if args.resolution is not None else (20.0 if args.fast else 40.0)
+    n_gaps = args.n_gaps if args.n_gaps is not None else (4 if args.fast else 5)
+    n_f = args.n_frequencies if args.n_frequencies is not None else (6 if args.fast else 21)
     out = Path(args.out)
     if (out / "manifest.json").exists() and not args.overwrite:
         print(

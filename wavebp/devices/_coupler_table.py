@@ -390,6 +390,11 @@ class CouplerTable:
                 z0=50,
                 name=name,
             )
+            net.comments = (
+                "wavebp coupler table: port 1 = left/top, 2 = left/bottom, 3 = right/top, "
+                "4 = right/bottom; time convention exp(-i omega t) (conjugate for an "
+                "exp(+j omega t) tool); z0 = 50 Ohm is a label"
+            )
             net.write_touchstone(
                 filename=name,
                 dir=str(directory),

@@ -150,7 +150,9 @@ class ThermoOpticShifter:
         lambda_0)``. With crosstalk the heaters' own phases solve ``K q = phase (mod 2 pi)``
         (dense solve, for meshes of modest size); any heater whose solution is negative has
         its target raised by ``2 pi`` and the system is solved again, until every power is
-        ``>= 0`` (``K`` is diagonally dominant for ``crosstalk < 1/2``, so this ends).
+        ``>= 0`` (a heuristic, not guaranteed to end: ``K`` is diagonally dominant only
+        while ``2 crosstalk / (1 - crosstalk_decay) < 1``; the rounds are capped by
+        ``max_iterations``).
 
         Args:
             phase: target phases in rad, real ``(M,)`` with ``layout``, else ``(...)``.

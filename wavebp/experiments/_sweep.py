@@ -1006,6 +1006,9 @@ def run_codesign_sweep(
     check_int("n_workers", n_workers, minimum=0)
     check_int("threads_per_worker", threads_per_worker, minimum=1)
     _scheduler_mode(scheduler, n_workers)  # bad values fail before anything is written
+    from wavebp.experiments._codesign import _check_wavelengths_in_model
+
+    _check_wavelengths_in_model("wavelength_nm", config.wavelength_nm, config.coupler_model)
     folder = RunFolder(out, resume=resume, overwrite=overwrite)
     if resume:
         old = folder.read_config()

@@ -85,6 +85,15 @@ def correct_phases(
         ("phi", phi, (m,)),
         ("output_phase", output_phase, (n,)),
         ("coupler_error", coupler_error, (m, 2)),
+        *(
+            (name, value, (m,))
+            for name, value in (
+                ("theta_offset", theta_offset),
+                ("phi_offset", phi_offset),
+                ("common_phase", common_phase),
+            )
+            if value is not None
+        ),
     ):
         if not isinstance(value, torch.Tensor) or tuple(value.shape) != shape:
             raise ValueError(

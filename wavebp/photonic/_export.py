@@ -6,11 +6,15 @@ mesh column (light goes through column 0 first), ``top_port``/``bottom_port`` th
 pair (0-based, ``bottom_port = top_port + 1``). Output phase-screen heaters are listed
 separately by ``port``. Phases are the *programmed* phases in rad wrapped to ``[0, 2 pi)``;
 powers are the heater powers in W at the export wavelength
-(:meth:`wavebp.devices.ThermoOpticShifter.power`).
+(:meth:`wavebp.devices.ThermoOpticShifter.power`; the MZI heaters' powers compensate the
+shifter's thermal crosstalk within a column, the output-screen heaters' do not).
 
 Touchstone port order: ports ``1..N`` are the mesh inputs (top to bottom), ``N+1..2N`` the
 outputs; the single frequency is ``c / wavelength``; reference impedance 50 ohm is nominal
-(the file holds power-wave S-parameters of an optical device, scikit-rf requires a z0).
+(the file holds power-wave S-parameters of an optical device, scikit-rf requires a z0). The
+phases follow wavebp's ``exp(-i omega t)`` convention (DESIGN.md), not the ``exp(+j omega t)``
+that RF tools assume: such a tool sees the complex conjugate. The file's header comment
+says so.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ def _settings(mesh: Mesh, shifter: ThermoOpticShifter, wavelength: float) -> dic
     theta = torch.remainder(mesh.theta.detach().double().cpu(), _TWO_PI)
     phi = torch.remainder(mesh.phi.detach().double().cpu(), _TWO_PI)
     gamma = torch.remainder(mesh.output_phase.detach().double().cpu(), _TWO_PI)
-    p_theta = shifter.power(theta, wavelength=wavelength)
-    p_phi = shifter.power(phi, wavelength=wavelength)
+    # the MZI heaters' powers compensate the shifter's thermal crosstalk (if any)
+    p_theta = shifter.power(theta, wavelength=wavelength, layout=layout)
+    p_phi = shifter.power(phi, wavelength=wavelength, layout=layout)
     p_gamma = shifter.power(gamma, wavelength=wavelength)
     mzis = [
         {
@@ -223,6 +228,13 @@ def export_touchstone(
         s = mesh.scattering_matrix().detach().cpu().to(torch.complex128).numpy()
     freq = skrf.Frequency.from_f([SPEED_OF_LIGHT / wl], unit="hz")
     net = skrf.Network(frequency=freq, s=s[None], z0=50.0, name=name)
+    n = s.shape[0] // 2
+    net.comments = (
+        f"wavebp mesh S-matrix: ports 1..{n} = mesh inputs (top to bottom), "
+        f"{n + 1}..{2 * n} = outputs; S[i, j] = output i for unit input j\n"
+        "time convention exp(-i omega t) (conjugate for an exp(+j omega t) tool); "
+        "z0 = 50 Ohm is a label (normalised mode amplitudes)"
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.with_suffix("")

@@ -258,7 +258,9 @@ def kerr_harmonics(
     amplitudes.
 
     Args:
-        kerr_strengths: dimensionless ``kappa`` values (>= 0); 0 is the linear medium.
+        kerr_strengths: dimensionless ``kappa`` values in [0, 0.05] (the saturated speed
+            ``c0 (1 + 10 kappa)`` must stay within the time step's Courant bound ``1.5 c0``);
+            0 is the linear medium.
         n_steps: time steps per simulation (>= 1500).
 
     Returns:
@@ -268,6 +270,10 @@ def kerr_harmonics(
     from wavebp.simulators.fdtd import Grid, PointProbe, PointSource, simulate, stable_time_step
 
     check_int("n_steps", n_steps, minimum=1500)
+    # dc = kappa c0 / s(1/3) = 10 kappa c0 must keep c0 + dc <= 1.5 c0 (the dt below)
+    kerr_strengths = tuple(
+        check_real("kerr_strength", k, low=0.0, high=0.05) for k in kerr_strengths
+    )
     c0, dx = 343.0, 0.01
     dt = stable_time_step(dx=dx, c_max=1.5 * c0, ndim=1)
     grid = Grid(shape=(300,), dx=dx, dt=dt, c_ref=c0, pml_cells=30)
@@ -290,7 +296,6 @@ def kerr_harmonics(
     amp = float(lin[0, 0, -n_win:].abs().max())
     s_probe = (1.0 / 3.0) ** 2 / (1.0 + (1.0 / 3.0) ** 2)  # s(A / U) with U = 3 A
     for kappa in kerr_strengths:
-        check_real("kerr_strength", kappa, low=0.0)
         trace = (
             lin
             if kappa == 0.0

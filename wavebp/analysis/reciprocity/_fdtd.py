@@ -39,6 +39,7 @@ from typing import Any
 import torch
 
 import wavebp.simulators.fdtd as fdtd
+from wavebp._core import check_int, check_real
 from wavebp.analysis.reciprocity._common import make_row, timed
 from wavebp.analysis.reciprocity._metrics import (
     FLOAT64_LEAPFROG,
@@ -386,15 +387,20 @@ def fdtd_damping_sweep(
     Args:
         dampings: damping rates ``gamma`` in 1/s (normalised units: dx = 1 m, c = 1 m/s,
             dt = 0.5 s), each ``>= 0``.
-        interior: cells of the box.
-        n_steps: forward steps ``N``.
-        k0: the step whose state the replay should return.
+        interior: cells of the box, ``>= 96`` (source at cell 45, probe at cell 95).
+        n_steps: forward steps ``N``, ``>= 2``.
+        k0: the step whose state the replay should return, in ``[1, N - 1]``.
 
     Returns:
         ``{"damping", "time_reversal_error", "time_reversal_error_analytic",
         "gradient_cosine_error"}``, lists over ``dampings``; analytic: ``1 - exp(-gamma T)``
         with the replay time ``T = (N - k0) dt`` (module docstring).
     """
+    # source and probe sit at cells 45 and 95: the box needs at least 96 cells
+    interior = check_int("interior", interior, minimum=96)
+    n_steps = check_int("n_steps", n_steps, minimum=2)
+    k0 = check_int("k0", k0, minimum=1, maximum=n_steps - 1)
+    dampings = [check_real("dampings entries", g, low=0.0, unit="1/s") for g in dampings]
     grid = Grid(shape=(interior,), dx=1.0, dt=0.5, c_ref=1.0, pml_cells=0)
     eps = _medium((interior,), 0, seed=1)
     sig = _pulse(n_steps, centre=30.0, width=6.0)

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from wavebp._core import check_int, check_real
 from wavebp.analysis.reciprocity._common import make_row, timed
 from wavebp.analysis.reciprocity._metrics import (
     COMPLEX128,
@@ -106,6 +107,11 @@ def mesh_rows(
         Three :class:`ReciprocityRow` (complex128; gradient: :func:`insitu_gradient`, the
         three simulated intensity passes, vs autograd on a cross-entropy loss).
     """
+    n_ports = check_int("n_ports", n_ports, minimum=4)
+    loss_db = check_real("loss_db", loss_db, low=0.0, low_inclusive=False, unit="dB")
+    faraday_phase = check_real("faraday_phase", faraday_phase, unit="rad")
+    if faraday_phase == 0.0:  # the row would be reciprocal yet expected to fail
+        raise ValueError("faraday_phase must be non-zero rad (a non-reciprocal element), got 0.0")
     first_column = tuple(range(n_ports // 2))
     cases = [
         (f"lossless Clements {n_ports}x{n_ports}", None, True, "pass"),
@@ -164,7 +170,7 @@ def mesh_loss_sweep(
 
     Args:
         losses_db: insertion losses per MZI in dB, each ``>= 0``.
-        n_ports: ports of the Clements mesh.
+        n_ports: ports of the Clements mesh, ``>= 4``.
         seed: seed of the mesh and data.
 
     Returns:
@@ -179,6 +185,8 @@ def mesh_loss_sweep(
         "return_power_analytic": [],
         "gradient_cosine_error": [],
     }
+    n_ports = check_int("n_ports", n_ports, minimum=4)
+    losses_db = [check_real("losses_db entries", v, low=0.0, unit="dB") for v in losses_db]
     depth = n_ports - 1
     for loss in losses_db:
         imp = MeshImperfections(loss_db=float(loss)) if loss > 0 else None

@@ -101,6 +101,11 @@ MEEP = Tolerances(
 
 
 def _c128(s: torch.Tensor) -> torch.Tensor:
+    """A square S-matrix ``(n, n)`` as complex128 (ValueError otherwise)."""
+    if not isinstance(s, torch.Tensor) or s.dim() != 2 or s.shape[0] != s.shape[1]:
+        raise ValueError(
+            f"S must be a square matrix tensor of shape (n, n), got {getattr(s, 'shape', s)!r}"
+        )
     return s.detach().to(torch.complex128)
 
 
@@ -128,6 +133,11 @@ def time_reversal_error(s: torch.Tensor) -> float:
 def swapped_residual(y_ab: torch.Tensor, y_ba: torch.Tensor) -> float:
     """``||y_ab - y_ba|| / ||y_ab||`` of two time traces: the field at ``b`` for a source at
     ``a`` and the field at ``a`` for the same source at ``b`` (0 = reciprocal)."""
+    if tuple(y_ab.shape) != tuple(y_ba.shape):
+        raise ValueError(
+            "y_ab and y_ba must have the same shape (the same steps), got "
+            f"{tuple(y_ab.shape)} and {tuple(y_ba.shape)}"
+        )
     a = y_ab.detach().to(torch.float64).reshape(-1)
     b = y_ba.detach().to(torch.float64).reshape(-1)
     return float((a - b).norm() / a.norm())
