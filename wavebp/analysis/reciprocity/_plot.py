@@ -99,6 +99,8 @@ def plot_reciprocity(
         ax3.set_ylabel("in-situ gradient cosine error")
     else:
         ax2.text(0.5, 0.5, "mesh not run", ha="center", transform=ax2.transAxes)
+        ax2.set_axis_off()
+        ax3.set_axis_off()
     ax4 = fig.add_subplot(grid[0, 2])
     ax5 = fig.add_subplot(grid[1, 2])
     fd = sweeps.get("fdtd")
@@ -127,7 +129,9 @@ def plot_reciprocity(
         ax5.set_ylabel("in-situ gradient cosine error")
     else:
         ax4.text(0.5, 0.5, "fdtd not run", ha="center", transform=ax4.transAxes)
+        ax4.set_axis_off()
+        ax5.set_axis_off()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # long row labels stay inside
     plt.close(fig)
     return path
