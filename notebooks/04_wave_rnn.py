@@ -116,15 +116,15 @@ nxd, nyd = model_cfg.design_shape
 box = dict(xy=(x0 - 0.5, y0 - 0.5), width=nxd, height=nyd, fill=False, ec="k", lw=0.8)
 
 
-def _show(ax, img, title, cmap="RdBu_r", symmetric=True):
+def _show(ax, img, title, cmap="RdBu_r", symmetric=True, marks="k"):
     lim = float(np.quantile(np.abs(img), 0.995)) or 1.0
     kw = dict(vmin=-lim, vmax=lim) if symmetric else {}
     im = ax.imshow(img.T, origin="lower", cmap=cmap, **kw)
-    ax.add_patch(matplotlib.patches.Rectangle(**box))
+    ax.add_patch(matplotlib.patches.Rectangle(**{**box, "ec": marks}))
     sx, sy = model_cfg.source_cell
-    ax.plot(sx, sy, "ko", ms=3)
+    ax.plot(sx, sy, "o", color=marks, ms=3)
     for px, py in model_cfg.probe_cells:
-        ax.plot(px, py, "ks", ms=3, mfc="none")
+        ax.plot(px, py, "s", color=marks, ms=3, mfc="none")
     ax.set(title=title, xticks=[], yticks=[])
     plt.colorbar(im, ax=ax, shrink=0.75)
 
@@ -169,7 +169,7 @@ print(f"Kerr: largest |dc(u)|/c reached {float(slow_max.max()):.3f} "
       f"(kerr_speed_change {kerr_cfg.kerr_speed_change} m/s, kerr_amplitude "
       f"{kerr_cfg.kerr_amplitude})")  # fmt: skip
 fig, ax = plt.subplots(figsize=(4.6, 3.6))
-_show(ax, slow_max.numpy(), "max over t of |dc(u)| / c", cmap="magma", symmetric=False)
+_show(ax, slow_max.numpy(), "max over t of |dc(u)| / c", cmap="magma", symmetric=False, marks="w")
 fig.tight_layout()
 fig.savefig(FIG_DIR / "04_kerr_slowdown.png", dpi=110)
 plt.close(fig)
