@@ -453,3 +453,38 @@ def test_property_ideal_insitu_is_exact(n_ports, n_layers, batch, topology, seed
     scale = max(float(v.abs().max()) for v in g.values())
     for k in g:  # element-wise to rounding, relative to the largest component
         assert float((g_hat[k] - g[k]).abs().max()) <= 1e-10 * max(scale, 1e-300)
+
+
+@pytest.mark.parametrize("svd", [False, True])
+def test_interference_fields_superpose_on_the_linear_device(generator, svd):
+    # The differential protocol records its two interference passes h -+ i X as the
+    # forward fields of h -+ i times those of X alone (one propagation for both): the
+    # lossy chip with coupler errors is linear in the field, so these are the fields of
+    # propagating h -+ i X (aux inputs included) to complex128 rounding.
+    from wavebp.photonic import MeshImperfections
+    from wavebp.photonic._insitu import _Layer, _superpose
+
+    imp = MeshImperfections(coupler_error_sigma=0.05, loss_db=0.2)
+    model = ONN(
+        4,
+        2,
+        n_ports=6,
+        n_layers=1,
+        svd=svd,
+        dtype=torch.complex128,
+        generator=generator,
+        mesh_kwargs={"imperfections": imp},
+    )
+    layer = _Layer(model.meshes[0])
+    h = torch.randn(5, 6, dtype=torch.complex128, generator=generator)
+    s = torch.randn(5, 6, dtype=torch.complex128, generator=generator)
+    aux = {1: torch.randn(5, 6, dtype=torch.complex128, generator=generator)} if svd else {}
+    alone = layer.forward(s, aux)
+    for sign in (-1j, 1j):
+        direct = layer.forward(h + sign * s, {i: sign * a for i, a in aux.items()})
+        combined = [_superpose(f, c, sign) for f, c in zip(layer.forward(h), alone, strict=True)]
+        assert len(direct) == len(combined) == (3 if svd else 1)
+        for d, c in zip(direct, combined, strict=True):
+            for name in ("phi", "theta", "output", "exit"):
+                if hasattr(d, name):
+                    assert (getattr(d, name) - getattr(c, name)).abs().max() < 1e-13

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wavebp.simulators.mesh import (
+    MeshLayout,
     MeshParams,
     backward_fields,
     forward_fields,
@@ -18,7 +19,9 @@ from wavebp.simulators.mesh import (
     mzi_transfer,
     propagate,
     scattering_matrix,
+    shifter_fields,
     shifter_gradient,
+    shifter_power_sums,
     transfer_matrix,
 )
 from wavebp.simulators.mesh._engine import column_product, get_plan
@@ -477,3 +480,87 @@ def test_buffer_pool_is_thread_safe():
     for t in threads:
         t.join()
     assert len(errs) == 30 and max(errs) < 1e-12
+
+
+# -- shifter_fields: the in-place recorder of the in-situ passes -------------------------
+
+
+@pytest.mark.parametrize("topology", ["clements", "reck"])
+@pytest.mark.parametrize("n", [5, 6])
+@pytest.mark.parametrize(("errors", "psi"), [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_shifter_fields_match_the_field_recorders(topology, n, errors, psi, direction, generator):
+    params = random_params(n, topology, generator, errors=errors, psi=psi)
+    x = torch.randn(4, n, dtype=C128, generator=generator)
+    x_before = x.clone()
+    ref = (forward_fields if direction == "forward" else backward_fields)(x, params)
+    phi, theta, out = shifter_fields(x, params, direction=direction)
+    assert phi.shape == theta.shape == (4, params.layout.n_mzis) and out.shape == (4, n)
+    # the same products in another order: complex128 rounding over ~n columns
+    for got, want in ((phi, ref.after_phi), (theta, ref.after_theta), (out, ref.output)):
+        assert (got - want).abs().max() < 1e-13
+    assert torch.equal(x, x_before)  # the caller's fields are never written
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_shifter_fields_irregular_columns_and_single_sample(direction, generator):
+    # columns whose MZIs are not every second port take the gather path
+    layout = MeshLayout(n_ports=7, topology="clements", columns=((0, 3), (1, 5), (2,), (0, 4)))
+    m = layout.n_mzis
+    r = torch.rand(3 * m + 7, generator=generator, dtype=F64)
+    params = MeshParams(
+        layout=layout,
+        theta=r[:m] * 6,
+        phi=r[m : 2 * m] * 6,
+        output_phase=r[3 * m :] * 6,
+        loss=1 - 0.2 * r[2 * m : 3 * m],
+    )
+    x = torch.randn(1, 7, dtype=C128, generator=generator)
+    ref = (forward_fields if direction == "forward" else backward_fields)(x, params)
+    phi, theta, out = shifter_fields(x, params, direction=direction)
+    assert (phi - ref.after_phi).abs().max() < 1e-13
+    assert (theta - ref.after_theta).abs().max() < 1e-13
+    assert (out - ref.output).abs().max() < 1e-13
+
+
+def test_shifter_fields_complex64_and_bad_input(generator):
+    params = random_params(8, "clements", generator, errors=True, dtype=torch.float32)
+    x = torch.randn(16, 8, dtype=torch.complex64, generator=generator)
+    phi, theta, _ = shifter_fields(x, params)
+    ref = forward_fields(x, params)
+    assert phi.dtype == torch.complex64
+    # float32 rounding of unit-scale fields over 8 columns
+    assert (phi - ref.after_phi).abs().max() < 1e-5
+    assert (theta - ref.after_theta).abs().max() < 1e-5
+    with pytest.raises(ValueError, match="direction"):
+        shifter_fields(x, params, direction="sideways")
+    with pytest.raises(ValueError, match="shape"):
+        shifter_fields(x.reshape(2, 8, 8), params)
+
+
+@pytest.mark.parametrize("topology", ["clements", "reck"])
+@pytest.mark.parametrize(("errors", "psi"), [(False, False), (True, True)])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("batch", [3, 11])  # fewer / more samples than ports (QR path)
+def test_shifter_power_sums_equal_summed_sample_powers(
+    topology, errors, psi, direction, batch, generator
+):
+    params = random_params(6, topology, generator, errors=errors, psi=psi)
+    x = torch.randn(batch, 6, dtype=C128, generator=generator)
+    w = torch.rand(batch, generator=generator, dtype=F64)
+    phi, theta, out = shifter_fields(x, params, direction=direction)
+    if direction == "backward":
+        out = x  # the injected field at the output ports
+    want = [(f.abs().square() * w.unsqueeze(-1)).sum(0) for f in (phi, theta, out)]
+    got = shifter_power_sums(x, params, direction=direction, weights=w)
+    for g, v in zip(got, want, strict=True):
+        assert g.shape == v.shape and g.dtype == F64
+        # sums of ~batch unit-scale powers, complex128 rounding through QR and ~6 columns
+        assert (g - v).abs().max() < 1e-12
+    unweighted = shifter_power_sums(x, params, direction=direction)
+    ref = (phi.abs().square()).sum(0)
+    assert (unweighted[0] - ref).abs().max() < 1e-12
+    with pytest.raises(ValueError, match="weights"):
+        shifter_power_sums(x, params, weights=w[:-1])
+    with pytest.raises(ValueError, match="weights"):
+        shifter_power_sums(x, params, weights=-w)

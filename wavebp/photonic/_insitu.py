@@ -36,7 +36,10 @@ to the chip edge), which keeps the lossless ``2N``-port exact.
 With ``HardwareConfig(protocol="differential")`` step 4 is two interference passes,
 ``h - i X_TR`` and ``h + i X_TR``, and ``dL/dphi_k = (I_- - I_+) / 2``: the ``|a|^2`` and
 ``|b|^2`` terms cancel within the same pass pair, which removes the bias that insertion loss
-puts on the three-pass rule (the ``"realistic"`` preset uses it).
+puts on the three-pass rule (the ``"realistic"`` preset uses it). The simulation gets the
+fields of both interference passes from the recorded forward fields and one propagation of
+``X_TR`` alone (the chip is linear in the field; noise is added to the intensities), which
+are the fields of propagating ``h -+ i X_TR`` to float rounding.
 
 Hardware effects enter every pass: the effective phases (DAC quantisation, thermal
 crosstalk, fabrication phase errors), coupler errors, insertion loss and non-reciprocal
@@ -255,6 +258,8 @@ def _conjugate_source(
 def _read_taps(
     rec: PassFields | _AttenuatorFields, hw: HardwareConfig, generator: torch.Generator | None
 ) -> dict[str, torch.Tensor]:
+    if hw.detector is None or hw.detector.is_ideal:
+        return rec.intensities()  # what photodetect returns (a copy of), without the copy
     return {
         k: photodetect(v, detector=hw.detector, generator=generator)
         for k, v in rec.intensities().items()
@@ -303,7 +308,8 @@ class _AttenuatorFields:
 
 
 def _abs2(z: torch.Tensor) -> torch.Tensor:
-    return z.real.square() + z.imag.square()
+    out = z.real.square()  # re^2 + im^2 with one allocation
+    return out.addcmul_(z.imag, z.imag)
 
 
 def _attenuator_pass(
@@ -326,6 +332,26 @@ def _attenuator_pass(
     b_theta = vt
     vt = vt * e
     return _AttenuatorFields(theta=b_theta, exit=h * (vt + 1j * vb), aux_exit=h * (1j * vt + vb))
+
+
+def _superpose(
+    f: PassFields | _AttenuatorFields, c: PassFields | _AttenuatorFields, alpha: complex
+) -> PassFields | _AttenuatorFields:
+    """The recorded fields of a forward pass driven by ``f``'s sources plus ``alpha`` times
+    ``c``'s (the device is linear), entry by entry."""
+    if isinstance(f, PassFields):
+        exit_ = torch.add(f.exit, c.exit, alpha=alpha)
+        same = f.output is f.exit and c.output is c.exit  # forward: output is the exit
+        return PassFields(
+            phi=torch.add(f.phi, c.phi, alpha=alpha),
+            theta=torch.add(f.theta, c.theta, alpha=alpha),
+            output=exit_ if same else torch.add(f.output, c.output, alpha=alpha),
+            exit=exit_,
+        )
+    return _AttenuatorFields(
+        theta=torch.add(f.theta, c.theta, alpha=alpha),
+        exit=torch.add(f.exit, c.exit, alpha=alpha),
+    )
 
 
 def _stages(layer: torch.nn.Module) -> list[tuple[str, str, torch.nn.Module]]:
@@ -460,12 +486,19 @@ def insitu_gradient(
                     aux_src[i] = _conjugate_source(
                         b_aux.conj() if hw.conjugation else b_aux, hw, generator
                     )
-            inter = layer.forward(
-                inputs[index] - 1j * src, {i: -1j * a for i, a in aux_src.items()}
-            )
             if hw.protocol == "differential":
-                inter_plus = layer.forward(
-                    inputs[index] + 1j * src, {i: 1j * a for i, a in aux_src.items()}
+                # The chip is linear in the field (detector noise acts on intensities,
+                # later), so the fields of the two interference passes h -+ i X_TR are
+                # the recorded forward fields -+ i times those of X_TR alone: one
+                # propagation instead of two, the same fields to float rounding.
+                alone = layer.forward(src, aux_src)
+                inter = [_superpose(f, c, -1j) for f, c in zip(forwards[index], alone, strict=True)]
+                inter_plus = [
+                    _superpose(f, c, 1j) for f, c in zip(forwards[index], alone, strict=True)
+                ]
+            else:
+                inter = layer.forward(
+                    inputs[index] - 1j * src, {i: -1j * a for i, a in aux_src.items()}
                 )
             prefix = f"meshes.{index}."
             for i, (_, stage_prefix, module, _, names) in enumerate(layer.stages):

@@ -1,8 +1,9 @@
 r"""The three physical passes of in-situ backpropagation through one MZI mesh.
 
-Fields are simulated column by column (by the mesh engine's recorders,
-:func:`wavebp.simulators.mesh.forward_fields` / ``backward_fields``) through the *physical*
-device described by a
+Fields are simulated column by column (by the mesh engine's in-place shifter recorder
+:func:`wavebp.simulators.mesh.shifter_fields`, which gives the fields of
+:func:`wavebp.simulators.mesh.forward_fields` / ``backward_fields`` at the shifters to
+float rounding, without their per-column planes) through the *physical* device described by a
 :class:`wavebp.simulators.mesh.MeshParams` (effective phases after DAC quantisation and
 thermal crosstalk, coupler splitting errors, per-MZI insertion loss ``eta`` lumped at each
 MZI's output, optional non-reciprocal phase ``psi`` in series with ``phi``), and recorded at
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 import torch
 
 from wavebp._core import check_choice
-from wavebp.simulators.mesh import MeshParams, backward_fields, forward_fields
+from wavebp.simulators.mesh import MeshParams, shifter_fields
 
 __all__ = ["PassFields", "propagate_recording"]
 
@@ -72,7 +73,8 @@ class PassFields:
 
 
 def _abs2(z: torch.Tensor) -> torch.Tensor:
-    return z.real.square() + z.imag.square()
+    out = z.real.square()  # re^2 + im^2 with one allocation
+    return out.addcmul_(z.imag, z.imag)
 
 
 def propagate_recording(
@@ -97,14 +99,11 @@ def propagate_recording(
             f"x must be a {params.dtype} tensor of shape (batch, {n}), got "
             f"{x.dtype} {tuple(x.shape)}"
         )
-    with torch.no_grad():
-        if direction == "forward":
-            rec = forward_fields(x, params)
-            return PassFields(
-                phi=rec.after_phi, theta=rec.after_theta, output=rec.output, exit=rec.output
-            )
-        rec = backward_fields(x, params)
-        # the backward wave at the output ports, just after the screen, is the injected field
-        return PassFields(
-            phi=rec.after_phi, theta=rec.after_theta, output=rec.source, exit=rec.output
-        )
+    # One in-place sweep recording only the shifter fields (shifter_fields: the same
+    # numbers as forward_fields / backward_fields to float rounding, without the
+    # (K + 1, N) stack of column planes those also return).
+    phi, theta, exit_ = shifter_fields(x, params, direction=direction)
+    if direction == "forward":
+        return PassFields(phi=phi, theta=theta, output=exit_, exit=exit_)
+    # the backward wave at the output ports, just after the screen, is the injected field
+    return PassFields(phi=phi, theta=theta, output=x, exit=exit_)

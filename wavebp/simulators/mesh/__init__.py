@@ -9,7 +9,9 @@ Public API (pure functions; no ``nn.Module``):
 * :func:`transfer_matrix`, :func:`propagate` — fast ``U`` / ``U_back`` and batch propagation,
   ``gradient="adjoint" | "autograd"``.
 * :func:`forward_fields`, :func:`backward_fields` (:class:`MeshFields`),
-  :func:`shifter_gradient`, :func:`scattering_matrix` — what an in-situ experiment sees.
+  :func:`shifter_gradient`, :func:`scattering_matrix` — what an in-situ experiment sees;
+  :func:`shifter_fields` — the same shifter fields in one in-place sweep (the in-situ passes);
+  :func:`shifter_power_sums` — their batch-summed powers from the batch coherence matrix.
 * :func:`mesh_matrix_reference` — the slow definition, for tests.
 """
 
@@ -25,7 +27,9 @@ from wavebp.simulators.mesh._fields import (
     backward_fields,
     forward_fields,
     scattering_matrix,
+    shifter_fields,
     shifter_gradient,
+    shifter_power_sums,
 )
 from wavebp.simulators.mesh._layout import TOPOLOGIES, MeshLayout, mesh_layout
 from wavebp.simulators.mesh._params import MeshParams
@@ -46,6 +50,8 @@ __all__ = [
     "mzi_transfer",
     "propagate",
     "scattering_matrix",
+    "shifter_fields",
     "shifter_gradient",
+    "shifter_power_sums",
     "transfer_matrix",
 ]

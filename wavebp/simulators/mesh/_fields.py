@@ -22,13 +22,16 @@ the shifter. With ``a_k`` the forward field and ``b_k`` the backward field at sh
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from wavebp._core import check_choice
 from wavebp.simulators.mesh._engine import _check_field, column_coefficients, get_plan
+from wavebp.simulators.mesh._layout import MeshLayout
 from wavebp.simulators.mesh._params import MeshParams
 
 __all__ = [
@@ -36,7 +39,9 @@ __all__ = [
     "backward_fields",
     "forward_fields",
     "scattering_matrix",
+    "shifter_fields",
     "shifter_gradient",
+    "shifter_power_sums",
 ]
 
 
@@ -250,3 +255,192 @@ def scattering_matrix(params: MeshParams) -> torch.Tensor:
     s[n:, :n] = u
     s[:n, n:] = u_back
     return s
+
+
+def _port_slice(ports: np.ndarray) -> slice | None:
+    """``ports`` as a slice if they form an arithmetic progression of step 2 (or one port)."""
+    if len(ports) == 1:
+        return slice(int(ports[0]), int(ports[0]) + 1)
+    if len(ports) and np.all(np.diff(ports) == 2):
+        return slice(int(ports[0]), int(ports[-1]) + 1, 2)
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _column_ports(layout: MeshLayout) -> tuple[tuple[int, ...], tuple[slice | None, ...]]:
+    """MZIs per column and each column's top ports as a slice (``None``: irregular)."""
+    start, tops = layout.column_start, layout.top_port
+    k = layout.n_columns
+    sizes = tuple(int(start[c + 1] - start[c]) for c in range(k))
+    slices = tuple(_port_slice(tops[start[c] : start[c + 1]]) for c in range(k))
+    return sizes, slices
+
+
+def shifter_fields(
+    x: torch.Tensor, params: MeshParams, *, direction: str = "forward"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The fields at every phase shifter and the exit field, without the column planes.
+
+    The same recording as :func:`forward_fields` / :func:`backward_fields` (``after_phi``,
+    ``after_theta`` and ``output``; equal to float rounding), computed in one sweep over
+    the columns that updates a port-major field in place and writes each column's shifter
+    fields straight into preallocated ``(M, B)`` buffers: no ``(K + 1, N)`` stack of column
+    planes, no gathers of it and no per-column allocation, which is all an in-situ pass
+    needs (:mod:`wavebp.photonic`). No autograd graph.
+
+    Args:
+        x: complex fields ``(B, N)`` in ``params.dtype`` (sqrt(W)): the inputs
+            (``direction="forward"``) or the fields injected at the outputs (``"backward"``).
+        params: effective per-MZI parameters.
+        direction: ``"forward"`` or ``"backward"`` (as :func:`backward_fields`).
+
+    Returns:
+        ``(after_phi, after_theta, output)``: complex ``(B, M)``, ``(B, M)`` (transposed
+        views of port-major ``(M, B)`` buffers) and ``(B, N)``; ``output`` is the forward
+        output ``y`` (after the output phase screen) or the backward field leaving at the
+        inputs.
+    """
+    check_choice("direction", direction, ("forward", "backward"))
+    _check_field("x", x, params)
+    if x.ndim != 2:
+        raise ValueError(
+            f"x must have shape (batch, {params.layout.n_ports}), got {tuple(x.shape)}"
+        )
+    with torch.no_grad():
+        return _shifter_sweep(x, params, direction)
+
+
+def _shifter_sweep(
+    x: torch.Tensor, params: MeshParams, direction: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    layout = params.layout
+    n, k, m = layout.n_ports, layout.n_columns, layout.n_mzis
+    backward = direction == "backward"
+    sizes, slices = _column_ports(layout)
+    r = x.shape[0]
+    # The column update is the engine's (and _sweep's) a * z + b * z[partner].
+    plan = get_plan(layout, block_columns=1, reverse=backward, device=x.device)
+    a, b = column_coefficients(params.entries(direction), plan)
+    a_steps, b_steps = a[:k].unsqueeze(-1).unbind(0), b[:k].unsqueeze(-1).unbind(0)
+    partner = plan.partner[:k].unbind(0)
+    c1, s1, c2, s2 = (_col(v) for v in _couplers(params))
+    e_theta = torch.polar(torch.ones_like(params.theta), params.theta).unsqueeze(-1)
+    if backward:
+        # after_theta = eta (c2 z_top + i s2 z_bot); after_phi = c1 e_theta after_theta
+        #   + i s1 eta (i s2 z_top + c2 z_bot)  (z: backward wave at the MZI outputs)
+        ones = torch.ones_like(e_theta)
+        eta = 1.0 if params.loss is None else params.loss.unsqueeze(-1)
+        coef = (
+            ((eta * c2) * ones).split(sizes),
+            (1j * (eta * s2) * ones).split(sizes),
+            (c1 * e_theta).split(sizes),
+            (-(s1 * s2 * eta) * ones).split(sizes),
+            (1j * (s1 * c2 * eta) * ones).split(sizes),
+        )
+    else:
+        # after_phi = exp(i (phi + psi)) z_top; after_theta = e_theta (c1 after_phi
+        #   + i s1 z_bot)  (z: forward field at the MZI inputs)
+        phase = params.phi
+        if params.nonreciprocal_phase is not None:
+            phase = phase + params.nonreciprocal_phase
+        e_phi = torch.polar(torch.ones_like(phase), phase).unsqueeze(-1)
+        coef = (e_phi.split(sizes), (e_theta * c1).split(sizes), (e_theta * (1j * s1)).split(sizes))
+    after_phi = x.new_empty(m, r)
+    after_theta = x.new_empty(m, r)
+    phis, thetas = after_phi.split(sizes), after_theta.split(sizes)
+    z = x.new_empty(n, r)  # port-major (N, R); ping-pong with nxt, never aliasing x
+    z.copy_(x.mT)
+    screen = params.output_factor()
+    if backward and screen is not None:
+        z.mul_(screen.unsqueeze(-1))
+    nxt, scratch = torch.empty_like(z), torch.empty_like(z)
+    rows: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+    tops, start = layout.top_port, layout.column_start
+    for step in range(k):
+        col = k - 1 - step if backward else step
+        sl = slices[col]
+        if sl is None:  # irregular column: gather its MZI ports
+            idx = torch.as_tensor(tops[start[col] : start[col + 1]], device=x.device)
+            z_top, z_bot = z.index_select(0, idx), z.index_select(0, idx + 1)
+        else:
+            key = (z.data_ptr(), sl.start, sl.stop, sl.step)  # slices unhashable before 3.12
+            hit = rows.get(key)
+            if hit is None:
+                hit = rows[key] = (z[sl], z[sl.start + 1 : sl.stop + 1 : sl.step])
+            z_top, z_bot = hit
+        ph, th = phis[col], thetas[col]
+        if backward:
+            k_tt, k_tb, k_pt, k_pz, k_pb = (c[col] for c in coef)
+            torch.mul(z_top, k_tt, out=th)
+            th.addcmul_(k_tb, z_bot)
+            torch.mul(th, k_pt, out=ph)
+            ph.addcmul_(k_pz, z_top)
+            ph.addcmul_(k_pb, z_bot)
+        else:
+            k_phi, k_ta, k_tb = (c[col] for c in coef)
+            torch.mul(z_top, k_phi, out=ph)
+            torch.mul(ph, k_ta, out=th)
+            th.addcmul_(k_tb, z_bot)
+        torch.index_select(z, 0, partner[step], out=scratch)
+        torch.mul(a_steps[step], z, out=nxt)
+        nxt.addcmul_(b_steps[step], scratch)
+        z, nxt = nxt, z
+    if not backward and screen is not None:
+        z.mul_(screen.unsqueeze(-1))
+    return after_phi.mT, after_theta.mT, z.mT.contiguous()
+
+
+def shifter_power_sums(
+    x: torch.Tensor,
+    params: MeshParams,
+    *,
+    direction: str = "forward",
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Batch sums of ``|field|^2`` at every phase shifter, from a compressed batch.
+
+    ``sum_b w_b |f_k(x_b)|^2`` for the fields ``f_k`` of :func:`shifter_fields` (equal to
+    float rounding). The fields are linear in ``x``, so the sum depends only on the
+    coherence matrix ``C = sum_b w_b x_b x_b^T conj(x_b)``: with the QR factorisation
+    ``sqrt(w) X = Q R`` (``R`` is ``N x N``), ``C = R^T conj(R)`` and the rows of ``R``
+    are ``N`` virtual samples with the same sums, recorded by :func:`shifter_fields`. A
+    batch larger than ``N`` costs one small QR plus an ``N``-sample pass. This is what
+    ideal (noise-free, linear) photodiodes integrating over the batch read; per-sample
+    detector noise needs :func:`shifter_fields`.
+
+    Args:
+        x: complex fields ``(B, N)`` in ``params.dtype`` (sqrt(W)), as :func:`shifter_fields`.
+        params: effective per-MZI parameters.
+        direction: ``"forward"`` or ``"backward"``.
+        weights: real non-negative ``(B,)`` per-sample weights (dimensionless), or ``None``
+            for all ones.
+
+    Returns:
+        ``(phi, theta, output)``: real ``(M,)``, ``(M,)``, ``(N,)`` in W (for fields in
+        sqrt(W)): the weighted sums at the ``phi`` and ``theta`` shifters and at the output
+        ports (forward: the outputs ``y``; backward: the injected field).
+    """
+    check_choice("direction", direction, ("forward", "backward"))
+    _check_field("x", x, params)
+    if x.ndim != 2:
+        raise ValueError(
+            f"x must have shape (batch, {params.layout.n_ports}), got {tuple(x.shape)}"
+        )
+    if weights is not None:
+        if tuple(weights.shape) != (x.shape[0],):
+            raise ValueError(f"weights must have shape ({x.shape[0]},), got {tuple(weights.shape)}")
+        if bool((weights < 0).any()):
+            raise ValueError("weights must be >= 0")
+    with torch.no_grad():
+        v = x if weights is None else x * weights.to(x.real.dtype).sqrt().unsqueeze(-1)
+        if v.shape[0] > v.shape[1]:
+            v = torch.linalg.qr(v, mode="r")[1]  # (N, N): the same coherence matrix
+        phi, theta, out = shifter_fields(v, params, direction=direction)
+        if direction == "backward":
+            out = v
+        return tuple(_abs2(f).sum(0) for f in (phi, theta, out))  # type: ignore[return-value]
+
+
+def _abs2(z: torch.Tensor) -> torch.Tensor:
+    out = z.real.square()
+    return out.addcmul_(z.imag, z.imag)
