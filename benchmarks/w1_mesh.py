@@ -367,20 +367,13 @@ def run_wavebp(r: Runner, x: torch.Tensor, w: torch.Tensor, seed: int) -> None:
         run_insitu_integrated(r, meshes["adjoint"], x, w)
 
 
-def run_insitu(r: Runner, mesh: Any, x: torch.Tensor, w: torch.Tensor) -> None:
-    """The three-pass in-situ gradient of a bare mesh (forward, adjoint, interference).
-
-    Uses the passes that ``wavebp.photonic.insitu_gradient`` runs for each ONN layer
-    (``propagate_recording`` of ``wavebp.photonic._insitu_passes``, ideal detectors): record
-    ``|a|^2`` forward; inject ``conj(dL/dy*) = conj(w y)`` at the outputs and record ``|b|^2``
-    backwards through the reciprocal device; send ``x - i X_TR`` forward and record
-    ``|a - i conj(b)|^2``; ``dL/dphase = |a - i conj(b)|^2 - |a|^2 - |b|^2`` summed over the
-    batch. Checked against autograd once.
-    """
-    label = "wavebp in-situ gradient (3 recorded passes, ideal detectors)"
+def _insitu_row(
+    r: Runner, label: str, mesh: Any, x: torch.Tensor, w: torch.Tensor, build: Any
+) -> None:
+    """Time ``build()``'s gradient function as row ``label``, checked against autograd once
+    (``build`` imports what it needs: an ImportError makes the row "not available")."""
     try:
-        from wavebp.photonic import mesh_physical_params
-        from wavebp.photonic._insitu_passes import propagate_recording
+        grads = build()
     except Exception as exc:
         r.rows.append(
             {
@@ -393,17 +386,6 @@ def run_insitu(r: Runner, mesh: Any, x: torch.Tensor, w: torch.Tensor) -> None:
             }
         )
         return
-
-    def grads() -> dict[str, torch.Tensor]:
-        params, names = mesh_physical_params(mesh)
-        with torch.no_grad():
-            fwd = propagate_recording(x, params, direction="forward")
-            y = fwd.exit
-            back = propagate_recording((w * y).conj(), params, direction="backward")
-            inter = propagate_recording(x - 1j * back.exit.conj(), params, direction="forward")
-            i_f, i_b, i_i = fwd.intensities(), back.intensities(), inter.intensities()
-            return {names[k]: (i_i[k] - i_f[k] - i_b[k]).sum(0) for k in i_f if k in names}
-
     checks: dict[str, Any] = {}
     try:
         g_insitu = grads()
@@ -422,6 +404,38 @@ def run_insitu(r: Runner, mesh: Any, x: torch.Tensor, w: torch.Tensor) -> None:
         grads,
         checks=checks,
         bwd_note="forward: same as the adjoint mesh's",
+    )
+
+
+def run_insitu(r: Runner, mesh: Any, x: torch.Tensor, w: torch.Tensor) -> None:
+    """The three-pass in-situ gradient of a bare mesh (forward, adjoint, interference).
+
+    Uses the passes that ``wavebp.photonic.insitu_gradient`` runs for each ONN layer
+    (``propagate_recording`` of ``wavebp.photonic._insitu_passes``, ideal detectors): record
+    ``|a|^2`` forward; inject ``conj(dL/dy*) = conj(w y)`` at the outputs and record ``|b|^2``
+    backwards through the reciprocal device; send ``x - i X_TR`` forward and record
+    ``|a - i conj(b)|^2``; ``dL/dphase = |a - i conj(b)|^2 - |a|^2 - |b|^2`` summed over the
+    batch. Checked against autograd once.
+    """
+
+    def build() -> Any:
+        from wavebp.photonic import mesh_physical_params
+        from wavebp.photonic._insitu_passes import propagate_recording
+
+        def grads() -> dict[str, torch.Tensor]:
+            params, names = mesh_physical_params(mesh)
+            with torch.no_grad():
+                fwd = propagate_recording(x, params, direction="forward")
+                y = fwd.exit
+                back = propagate_recording((w * y).conj(), params, direction="backward")
+                inter = propagate_recording(x - 1j * back.exit.conj(), params, direction="forward")
+                i_f, i_b, i_i = fwd.intensities(), back.intensities(), inter.intensities()
+                return {names[k]: (i_i[k] - i_f[k] - i_b[k]).sum(0) for k in i_f if k in names}
+
+        return grads
+
+    _insitu_row(
+        r, "wavebp in-situ gradient (3 recorded passes, ideal detectors)", mesh, x, w, build
     )
 
 
@@ -434,53 +448,28 @@ def run_insitu_integrated(r: Runner, mesh: Any, x: torch.Tensor, w: torch.Tensor
     of the batch (QR); the exits (``y``, ``X_TR``) come from the fast per-sample engine.
     Only valid for ideal detectors: per-sample detector noise needs the recorded fields.
     """
-    label = "wavebp in-situ gradient (3 passes, batch-integrated ideal photodiodes)"
-    try:
+
+    def build() -> Any:
         from wavebp.photonic import mesh_physical_params
         from wavebp.simulators.mesh import propagate, shifter_power_sums
-    except Exception as exc:
-        r.rows.append(
-            {
-                "N": r.n,
-                "contender": label,
-                "dtype": "complex64",
-                "source": "wavebp",
-                "forward": {"skipped": "same as the forward of the adjoint mesh"},
-                "forward_backward": {"skipped": f"not available: {exc}"},
-            }
-        )
-        return
 
-    def grads() -> dict[str, torch.Tensor]:
-        params, names = mesh_physical_params(mesh)
-        with torch.no_grad():
-            c = (w * propagate(x, params)).conj()
-            x_tr = propagate(c, params, direction="backward").conj()
-            i_f = shifter_power_sums(x, params)
-            i_b = shifter_power_sums(c, params, direction="backward")
-            i_i = shifter_power_sums(x - 1j * x_tr, params)
-            keys = ("phi", "theta", "output_phase")
-            return {names[k]: i_i[j] - i_f[j] - i_b[j] for j, k in enumerate(keys) if k in names}
+        def grads() -> dict[str, torch.Tensor]:
+            params, names = mesh_physical_params(mesh)
+            with torch.no_grad():
+                c = (w * propagate(x, params)).conj()
+                x_tr = propagate(c, params, direction="backward").conj()
+                i_f = shifter_power_sums(x, params)
+                i_b = shifter_power_sums(c, params, direction="backward")
+                i_i = shifter_power_sums(x - 1j * x_tr, params)
+                keys = ("phi", "theta", "output_phase")
+                return {
+                    names[k]: i_i[j] - i_f[j] - i_b[j] for j, k in enumerate(keys) if k in names
+                }
 
-    checks: dict[str, Any] = {}
-    try:
-        g_insitu = grads()
-        mesh.zero_grad(set_to_none=True)
-        weighted_power(mesh(x), w).backward()
-        ref = dict(mesh.named_parameters())
-        checks["insitu_vs_autograd_max_rel"] = max_rel_diff(
-            g_insitu, {k: ref[k].grad for k in g_insitu}
-        )
-    except Exception as exc:
-        checks["error"] = f"{type(exc).__name__}: {exc}"
-    r.add(
-        label,
-        "complex64",
-        None,
-        grads,
-        checks=checks,
-        bwd_note="forward: same as the adjoint mesh's",
-    )
+        return grads
+
+    label = "wavebp in-situ gradient (3 passes, batch-integrated ideal photodiodes)"
+    _insitu_row(r, label, mesh, x, w, build)
 
 
 # --------------------------------------------------------------------------- anchors
