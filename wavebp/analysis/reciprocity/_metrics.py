@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from wavebp._core import check_real
+from wavebp.photonic import cosine_error
 
 __all__ = [
     "VERDICTS",
@@ -144,13 +145,9 @@ def swapped_residual(y_ab: torch.Tensor, y_ba: torch.Tensor) -> float:
 
 
 def cosine_error_flat(g_hat: torch.Tensor, g: torch.Tensor) -> float:
-    """``1 - g_hat . g / (|g_hat| |g|)`` of two gradient tensors (flattened, float64)."""
-    a = g_hat.detach().to(torch.float64).reshape(-1)
-    b = g.detach().to(torch.float64).reshape(-1)
-    den = a.norm() * b.norm()
-    if float(den) == 0.0:
-        return math.nan
-    return float(1.0 - (a @ b) / den)
+    """``1 - g_hat . g / (|g_hat| |g|)`` of two gradient tensors (flattened, float64):
+    :func:`wavebp.photonic.cosine_error` of one tensor each (NaN if either is zero)."""
+    return cosine_error({"g": g_hat}, {"g": g})
 
 
 def verdict(reciprocity: float | None, gradient_error: float | None, tolerances: Tolerances) -> str:
