@@ -128,19 +128,26 @@ def _autograd(model, x, loss_fn):
 # -- the recorder is the physical device ------------------------------------------------
 
 
+def _random_params(layout, generator, *, nonreciprocal=False):
+    """Random float64 mesh parameters with coupler errors and loss (draws in a fixed order)."""
+    m, n, f64 = layout.n_mzis, layout.n_ports, torch.float64
+    params = {
+        "theta": torch.rand(m, dtype=f64, generator=generator) * 6,
+        "phi": torch.rand(m, dtype=f64, generator=generator) * 6,
+        "output_phase": torch.rand(n, dtype=f64, generator=generator),
+        "coupler_error": 0.05 * torch.randn(m, 2, dtype=f64, generator=generator),
+        "loss": 0.9 + 0.1 * torch.rand(m, dtype=f64, generator=generator),
+    }
+    if nonreciprocal:
+        params["nonreciprocal_phase"] = 0.3 * torch.randn(m, dtype=f64, generator=generator)
+    return MeshParams(layout=layout, **params)
+
+
 @pytest.mark.parametrize("topology", ["clements", "reck"])
 def test_recorded_passes_match_the_engine_and_reciprocity(generator, topology):
     layout = mesh_layout(5, topology=topology)
     m = layout.n_mzis
-    f64 = torch.float64
-    params = MeshParams(
-        layout=layout,
-        theta=torch.rand(m, dtype=f64, generator=generator) * 6,
-        phi=torch.rand(m, dtype=f64, generator=generator) * 6,
-        output_phase=torch.rand(5, dtype=f64, generator=generator),
-        coupler_error=0.05 * torch.randn(m, 2, dtype=f64, generator=generator),
-        loss=0.9 + 0.1 * torch.rand(m, dtype=f64, generator=generator),
-    )
+    params = _random_params(layout, generator)
     x = torch.randn(3, 5, dtype=torch.complex128, generator=generator)
     fwd = propagate_recording(x, params)
     bwd = propagate_recording(x, params, direction="backward")
@@ -148,7 +155,7 @@ def test_recorded_passes_match_the_engine_and_reciprocity(generator, topology):
     torch.testing.assert_close(fwd.exit, propagate(x, params), rtol=0, atol=1e-13)
     u = transfer_matrix(params)
     torch.testing.assert_close(bwd.exit, x @ u, rtol=0, atol=1e-13)  # x @ U == U^T x
-    nr = dataclasses.replace(params, nonreciprocal_phase=torch.full((m,), 0.4, dtype=f64))
+    nr = dataclasses.replace(params, nonreciprocal_phase=torch.full((m,), 0.4, dtype=torch.float64))
     torch.testing.assert_close(
         propagate_recording(x, nr, direction="backward").exit,
         propagate(x, nr, direction="backward"),
@@ -402,17 +409,7 @@ def test_recorder_agrees_with_the_mesh_engines_field_recorder(generator):
     from wavebp.simulators.mesh import backward_fields, forward_fields
 
     layout = mesh_layout(6)
-    m = layout.n_mzis
-    f64 = torch.float64
-    params = MeshParams(
-        layout=layout,
-        theta=torch.rand(m, dtype=f64, generator=generator) * 6,
-        phi=torch.rand(m, dtype=f64, generator=generator) * 6,
-        output_phase=torch.rand(6, dtype=f64, generator=generator),
-        coupler_error=0.05 * torch.randn(m, 2, dtype=f64, generator=generator),
-        loss=0.9 + 0.1 * torch.rand(m, dtype=f64, generator=generator),
-        nonreciprocal_phase=0.3 * torch.randn(m, dtype=f64, generator=generator),
-    )
+    params = _random_params(layout, generator, nonreciprocal=True)
     x = torch.randn(4, 6, dtype=torch.complex128, generator=generator)
     for mine, theirs in (
         (propagate_recording(x, params), forward_fields(x, params)),
